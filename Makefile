@@ -19,6 +19,9 @@ BUILD ?= build
 OPT ?= -O2
 CFLAGS ?= -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter -I. -MMD -MP
+ifeq ($(CI),true)
+WERROR := 1
+endif
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
@@ -61,8 +64,12 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIB)
 
 tests-build: mtlstream $(UNIT_BIN) $(TOOL_BIN)
 
-# The one test command: unit tests, then integration tests on a real broker.
-test: tests-build
+# The one test command: installs what is missing (scripts/deps.sh), builds, then
+# runs the unit tests and the integration tests on a real local Kafka broker.
+test:
+	scripts/deps.sh
+	scripts/kafka.sh fetch
+	$(MAKE) tests-build
 	tests/run.sh
 
 unit: tests-build

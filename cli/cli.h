@@ -1,0 +1,17 @@
+/* cli.h - the subcommands of the mtlstream binary, one *_main per mode. */
+#ifndef MTS_CLI_H
+#define MTS_CLI_H
+
+int run_main(int argc, char **argv);
+int gen_main(int argc, char **argv);
+int tail_main(int argc, char **argv);
+int schema_main(int argc, char **argv);
+
+#include "common/config.h"
+
+/* Load the configuration: 0, or an exit code after printing the error. */
+int cli_load_config(const char *path, mts_config *c);
+
+#define MTS_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,363 @@
+/* gen.c - `mtlstream gen`: write events to the input topics.
+ *
+ * Synthetic job-view, job-apply and InMail events come from a planted world
+ * (gen/world.c: known member and company factors, so tests can check what
+ * the model recovers); skill-annotation events come from the real annotated
+ * job postings in the skills data folder (gen/skills.c). Each event is
+ * encoded with the task's schema in the configured framing, keyed by member
+ * id (skill events: by document id), at an optional rate bound.
+ * --bad N also writes N malformed messages of assorted kinds, spread over
+ * the input topics, to exercise the dead-letter path. */
+#include "cli/cli.h"
+
+#include "common/avro.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "consumer/framing.h"
+#include "gen/skills.h"
+#include "gen/world.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *topic;
+    av_schema *schema;
+    uint64_t key;          /* Confluent id or fingerprint */
+    rd_kafka_topic_t *rkt;
+    uint64_t written;
+} gen_target;
+
+enum { T_VIEW, T_APPLY, T_INMAIL, T_SKILL, T__COUNT };
+static const char *const task_kind_names[T__COUNT] = {"JobView", "JobApply", "InMailResponse", "SkillAnnotation"};
+
+static volatile sig_atomic_t run = 1;
+static void on_stop(int sig)
+{
+    (void)sig;
+    run = 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mtlstream gen -c FILE [options]\n"
+            "\n"
+            "Write synthetic job-view/apply/InMail events from a planted world, and real skill-annotation\n"
+            "events from the annotated job postings, to the input topics of the configuration.\n"
+            "\n"
+            "  -c, --config FILE     configuration: topics, schemas, framing, kafka properties\n"
+            "  -n, --views N         job-view events to write (default 100000); applies and InMails follow\n"
+            "                        at their shares of views (about 1/10 and 3/100)\n"
+            "      --members N       members in the world (default 2000)\n"
+            "      --companies N     companies in the world (default 300)\n"
+            "      --seed S          world seed (default 1); the same seed gives the same stream\n"
+            "      --rate R          at most R events per second (default 0: as fast as possible)\n"
+            "      --skills-dir DIR  annotated postings (default ../shared/data/skills from the repository root)\n"
+            "      --no-skills       write no skill events\n"
+            "      --bad N           also write N malformed messages (dead-letter tests)\n"
+            "  -h, --help            this text\n");
+}
+
+static int resolve_target(const mts_config *c, framing_kind fk, int kind, gen_target *t, char *err,
+                          size_t errlen)
+{
+    for (int i = 0; i < c->n_tasks; i++) {
+        char e[512];
+        av_schema *s = av_schema_parse_file(c->tasks[i].schema_file, e, sizeof(e));
+        if (!s) {
+            snprintf(err, errlen, "%s: %s", c->tasks[i].schema_file, e);
+            return -1;
+        }
+        const char *dot = s->name ? strrchr(s->name, '.') : NULL;
+        const char *short_name = dot ? dot + 1 : s->name ? s->name : "";
+        if (strcmp(short_name, task_kind_names[kind])) {
+            av_schema_free(s);
+            continue;
+        }
+        t->topic = c->tasks[i].topic;
+        t->schema = s;
+        uint64_t fp = av_fingerprint(s);
+        if (fk == FRAMING_SINGLE_OBJECT) {
+            t->key = fp;
+            return 0;
+        }
+        if (fk == FRAMING_PLAIN)
+            return 0;
+        for (int j = 0; j < c->n_schema_ids; j++) {
+            av_schema *w = av_schema_parse_file(c->schema_ids[j].file, e, sizeof(e));
+            int same = w && av_fingerprint(w) == fp;
+            av_schema_free(w);
+            if (same) {
+                t->key = (uint64_t)c->schema_ids[j].id;
+                return 0;
+            }
+        }
+        snprintf(err, errlen, "no input.schemas id is registered for %s", c->tasks[i].schema_file);
+        return -1;
+    }
+    t->topic = NULL; /* no task of this kind configured: nothing to write */
+    return 0;
+}
+
+static int produce(rd_kafka_t *rk, gen_target *t, const char *key, size_t klen, const mts_buf *b,
+                   int64_t ts)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
+            RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
+        if (!e) {
+            t->written++;
+            return 0;
+        }
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fprintf(stderr, "mtlstream gen: produce to %s: %s\n", t->topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(rk, 100);
+    }
+}
+
+static int encode(framing_kind fk, gen_target *t, json_t *v, mts_buf *b)
+{
+    char e[256];
+    buf_reset(b);
+    framing_write_header(fk, t->key, b);
+    if (av_encode_json(t->schema, v, b, e, sizeof(e))) {
+        fprintf(stderr, "mtlstream gen: encoding for %s: %s\n", t->topic, e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Malformed message number i, cycling through kinds of damage. */
+static void make_bad(uint64_t i, framing_kind fk, gen_target *t, json_t *good, mts_buf *b, mts_rng *rng)
+{
+    encode(fk, t, good, b);
+    switch (i % 6) {
+    case 0: /* truncated record */
+        b->len = b->len > 6 ? 5 + rng_below(rng, b->len - 6) : 1;
+        break;
+    case 1: /* trailing garbage */
+        buf_putc(b, 0x42);
+        buf_putc(b, 0x17);
+        break;
+    case 2: /* wrong framing magic */
+        b->data[0] = 0x7f;
+        break;
+    case 3: /* unknown schema id / fingerprint */
+        if (b->len > 4)
+            b->data[1] ^= 0x5a, b->data[4] ^= 0x33;
+        break;
+    case 4: /* random bytes */
+        for (size_t k = 0; k < b->len; k++)
+            b->data[k] = (uint8_t)rng_next(rng);
+        break;
+    default: /* header plus a huge length claim and nothing after it */
+        b->len = fk == FRAMING_CONFLUENT ? 5 : fk == FRAMING_SINGLE_OBJECT ? 10 : 0;
+        av_write_long(b, (int64_t)1 << 40);
+        break;
+    }
+}
+
+int gen_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"views", required_argument, 0, 'n'},
+                                         {"members", required_argument, 0, 'm'},
+                                         {"companies", required_argument, 0, 'C'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"rate", required_argument, 0, 'r'},
+                                         {"skills-dir", required_argument, 0, 'd'},
+                                         {"no-skills", no_argument, 0, 'N'},
+                                         {"bad", required_argument, 0, 'b'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *cfg_path = NULL, *skills_dir = "../shared/data/skills";
+    long views = 100000, bad = 0;
+    double rate = 0;
+    int no_skills = 0;
+    world_config wc;
+    world_config_defaults(&wc);
+    int o;
+    while ((o = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': cfg_path = optarg; break;
+        case 'n': views = atol(optarg); break;
+        case 'm': wc.n_members = atoi(optarg); break;
+        case 'C': wc.n_companies = atoi(optarg); break;
+        case 's': wc.seed = strtoull(optarg, NULL, 10); break;
+        case 'r': rate = atof(optarg); break;
+        case 'd': skills_dir = optarg; break;
+        case 'N': no_skills = 1; break;
+        case 'b': bad = atol(optarg); break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (views < 0 || bad < 0 || rate < 0 || wc.n_members < 1 || wc.n_companies < 1) {
+        fprintf(stderr, "mtlstream gen: counts and rates must be positive\n");
+        return EXIT_USAGE;
+    }
+    mts_config cfg;
+    int rc = cli_load_config(cfg_path, &cfg);
+    if (rc)
+        return rc;
+    framing_kind fk;
+    char err[1024];
+    gen_target targets[T__COUNT] = {0};
+    rd_kafka_t *rk = NULL;
+    gen_world *w = NULL;
+    skill_corpus corpus = {0};
+    int have_corpus = 0;
+    mts_buf b;
+    buf_init(&b);
+    if (framing_from_name(cfg.framing, &fk)) {
+        fprintf(stderr, "mtlstream gen: input.framing \"%s\" unknown\n", cfg.framing);
+        rc = EXIT_CONFIG;
+        goto out;
+    }
+    for (int k = 0; k < T__COUNT; k++)
+        if (resolve_target(&cfg, fk, k, &targets[k], err, sizeof(err))) {
+            fprintf(stderr, "mtlstream gen: %s\n", err);
+            rc = EXIT_CONFIG;
+            goto out;
+        }
+    if (!no_skills && targets[T_SKILL].topic) {
+        if (access(skills_dir, R_OK)) {
+            fprintf(stderr, "mtlstream gen: the skills data folder %s is absent: writing no skill events "
+                            "(point --skills-dir at it, or pass --no-skills)\n", skills_dir);
+        } else if (skills_load(skills_dir, 1, &corpus, err, sizeof(err))) {
+            fprintf(stderr, "mtlstream gen: %s\n", err);
+            rc = EXIT_NOINPUT;
+            goto out;
+        } else {
+            have_corpus = 1;
+        }
+    }
+    static const char *const extra[] = {"linger.ms", "50", "batch.num.messages", "10000",
+                                        "queue.buffering.max.messages", "500000", "compression.codec",
+                                        "lz4", NULL};
+    rd_kafka_conf_t *conf = kafka_conf_new(&cfg, extra, err, sizeof(err));
+    if (!conf) {
+        fprintf(stderr, "mtlstream gen: %s\n", err);
+        rc = EXIT_CONFIG;
+        goto out;
+    }
+    char kerr[512];
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        fprintf(stderr, "mtlstream gen: %s\n", kerr);
+        rc = EXIT_CONFIG;
+        goto out;
+    }
+    /* conf is owned by rk now */
+    for (int k = 0; k < T__COUNT; k++)
+        if (targets[k].topic)
+            targets[k].rkt = rd_kafka_topic_new(rk, targets[k].topic, NULL);
+    signal(SIGTERM, on_stop);
+    signal(SIGINT, on_stop);
+
+    w = world_new(&wc);
+    mts_rng rng;
+    rng_seed(&rng, wc.seed ^ 0xbadULL);
+    size_t skill_next = 0;
+    long views_written = 0;
+    uint64_t total = 0, bad_written = 0;
+    double t0 = mono_sec();
+    /* Skill events and malformed messages are spread evenly over the view stream. */
+    double skill_every = have_corpus && views ? (double)views / (double)corpus.n : 0;
+    double bad_every = bad && views ? (double)views / (double)bad : 0;
+    gen_event ev;
+    while (run && views_written < views) {
+        world_next_event(w, &ev);
+        int kind = ev.kind == EV_JOB_VIEW ? T_VIEW : ev.kind == EV_JOB_APPLY ? T_APPLY : T_INMAIL;
+        if (ev.kind == EV_JOB_VIEW)
+            views_written++;
+        gen_target *t = &targets[kind];
+        if (t->topic) {
+            json_t *v = gen_event_to_json(&ev);
+            char key[24];
+            int klen = snprintf(key, sizeof(key), "%" PRId64, ev.member_id);
+            int bad_now = bad_every > 0 && bad_written < (uint64_t)bad &&
+                          views_written >= (long)((bad_written + 1) * bad_every) && ev.kind == EV_JOB_VIEW;
+            if (bad_now) {
+                /* a malformed message in place of a copy of this event, on a rotating topic */
+                gen_target *bt = &targets[bad_written % 3];
+                if (bt->topic) {
+                    make_bad(bad_written, fk, bt, v, &b, &rng);
+                    if (produce(rk, bt, key, (size_t)klen, &b, ev.timestamp_ms))
+                        run = 0;
+                }
+                bad_written++;
+            }
+            if (encode(fk, t, v, &b) || produce(rk, t, key, (size_t)klen, &b, ev.timestamp_ms))
+                run = 0;
+            json_decref(v);
+            total++;
+        }
+        while (have_corpus && skill_next < corpus.n && views_written >= (long)((skill_next + 1) * skill_every)) {
+            const skill_event *se = &corpus.events[skill_next++];
+            json_t *v = skill_event_to_json(se, ev.timestamp_ms);
+            if (encode(fk, &targets[T_SKILL], v, &b) ||
+                produce(rk, &targets[T_SKILL], se->doc_id, strlen(se->doc_id), &b, ev.timestamp_ms))
+                run = 0;
+            json_decref(v);
+            total++;
+        }
+        rd_kafka_poll(rk, 0);
+        if (rate > 0) {
+            double ahead = total / rate - (mono_sec() - t0);
+            if (ahead > 0.001)
+                usleep((useconds_t)(ahead * 1e6));
+        }
+    }
+    while (bad_written < (uint64_t)bad && run) { /* --bad without views */
+        gen_target *bt = &targets[bad_written % 3];
+        json_t *v = NULL;
+        world_next_event(w, &ev);
+        ev.kind = bt == &targets[T_VIEW] ? EV_JOB_VIEW : bt == &targets[T_APPLY] ? EV_JOB_APPLY : EV_INMAIL;
+        v = gen_event_to_json(&ev);
+        if (bt->topic) {
+            make_bad(bad_written, fk, bt, v, &b, &rng);
+            produce(rk, bt, "bad", 3, &b, now_ms());
+        }
+        json_decref(v);
+        bad_written++;
+    }
+    rd_kafka_flush(rk, 60000);
+    int left = rd_kafka_outq_len(rk);
+    double secs = mono_sec() - t0;
+    printf("wrote %" PRIu64 " job views, %" PRIu64 " job applies, %" PRIu64 " InMail responses, %" PRIu64
+           " skill annotations, %" PRIu64 " malformed in %.1f s (%.0f events/s)%s\n",
+           targets[T_VIEW].written, targets[T_APPLY].written, targets[T_INMAIL].written,
+           targets[T_SKILL].written, bad_written, secs, secs > 0 ? (double)total / secs : 0.0,
+           left ? " -- NOT ALL DELIVERED" : "");
+    if (left) {
+        fprintf(stderr, "mtlstream gen: %d messages not delivered within 60 s\n", left);
+        rc = EXIT_RUNTIME;
+    }
+out:
+    for (int k = 0; k < T__COUNT; k++) {
+        if (targets[k].rkt)
+            rd_kafka_topic_destroy(targets[k].rkt);
+        av_schema_free(targets[k].schema);
+    }
+    if (rk)
+        rd_kafka_destroy(rk);
+    if (w)
+        world_free(w);
+    if (have_corpus)
+        skills_free(&corpus);
+    buf_free(&b);
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* main.c - mtlstream: dispatch to a subcommand. */
+#include "cli/cli.h"
+#include "common/config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "mtlstream %s - online multitask learning of member and company embeddings from Kafka\n"
+            "\n"
+            "usage: mtlstream COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  run      the service: consume events, train, publish embeddings\n"
+            "  gen      write synthetic and real skill events to the input topics\n"
+            "  tail     read the embedding topics and print one JSON object per embedding\n"
+            "  schema   show the unified input layout of the configured tasks (schema unify)\n"
+            "  config   print every setting with its type, bounds and default\n"
+            "\n"
+            "`mtlstream COMMAND --help` describes each command.\n"
+            "\n"
+            "exit codes: 0 ok, 1 runtime failure, 64 bad command line, 66 missing input file,\n"
+            "            69 broker unavailable, 70 internal error, 78 configuration error\n",
+            MTS_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run"))
+        return run_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "gen"))
+        return gen_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tail"))
+        return tail_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "schema"))
+        return schema_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "config")) {
+        config_print_defaults();
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("mtlstream %s\n", MTS_VERSION);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "mtlstream: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,426 @@
+/* config.c - see config.h.
+ *
+ * The table `settings` is the single description of every scalar setting.
+ * Loading walks it: a missing setting takes its default, a present one must
+ * have the right type and lie within bounds. Any setting in the file that is
+ * not in the table (or in the hand-parsed lists) is refused, so a typo does
+ * not silently fall back to a default. */
+#include "config.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <libconfig.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { S_INT, S_FLOAT, S_STRING } setting_type;
+
+typedef struct {
+    const char *path;   /* dotted libconfig path */
+    setting_type type;
+    double min, max;    /* bounds for numbers */
+    const char *dflt;   /* default, as text */
+    size_t offset;      /* target field in mts_config */
+    const char *doc;
+} setting;
+
+#define F(field) offsetof(mts_config, field)
+
+static const setting settings[] = {
+    {"service.log_level", S_STRING, 0, 0, "info", F(log_level), "err|warning|notice|info|debug"},
+    {"service.state_dir", S_STRING, 0, 0, "/var/lib/mtlstream", F(state_dir), "checkpoints and state"},
+    {"service.status_interval_s", S_INT, 1, 3600, "10", F(status_interval_s), "seconds between status lines"},
+    {"input.group_id", S_STRING, 0, 0, "mtlstream", F(group_id), "Kafka consumer group"},
+    {"input.framing", S_STRING, 0, 0, "confluent", F(framing), "confluent|single-object|plain"},
+    {"input.batch_size", S_INT, 1, 65536, "256", F(batch_size), "rows per training step"},
+    {"input.batch_latency_ms", S_INT, 1, 600000, "200", F(batch_latency_ms), "train a partial batch after this"},
+    {"input.dead_letter_topic", S_STRING, 0, 0, "mtlstream.deadletter", F(dead_letter_topic),
+     "where bad input goes, with the reason in headers"},
+    {"model.dim", S_INT, 1, 1024, "16", F(dim), "published embedding width"},
+    {"model.id_dim", S_INT, 1, 1024, "32", F(id_dim), "id embedding width"},
+    {"model.hidden", S_INT, 1, 4096, "32", F(hidden), "tower hidden width"},
+    {"model.table_capacity", S_INT, 16, 100000000, "1000000", F(table_capacity), "rows per entity table"},
+    {"model.skill_dim", S_INT, 1, 1024, "16", F(skill_dim), "skill model width"},
+    {"model.ngram_buckets", S_INT, 16, 16777216, "65536", F(ngram_buckets), "hashed n-gram rows"},
+    {"model.lr_dense", S_FLOAT, 0, 10, "0.003", F(lr_dense), "Adam learning rate of dense layers"},
+    {"model.lr_table", S_FLOAT, 0, 10, "0.05", F(lr_table), "Adagrad learning rate of tables"},
+    {"model.seed", S_INT, 0, INT_MAX, "42", F(seed), "initialisation seed"},
+    {"output.member_topic", S_STRING, 0, 0, "mtlstream.embeddings.members", F(member_topic), "member embeddings"},
+    {"output.company_topic", S_STRING, 0, 0, "mtlstream.embeddings.companies", F(company_topic),
+     "company embeddings"},
+    {"output.schema", S_STRING, 0, 0, "../schemas/embedding.avsc", F(output_schema_file), "embedding schema"},
+    {"output.schema_id", S_INT, 0, INT_MAX, "100", F(output_schema_id), "Confluent id written on output"},
+    {"output.publish_interval_ms", S_INT, 10, 3600000, "1000", F(publish_interval_ms),
+     "how often changed embeddings are published"},
+    {"output.publish_max_per_s", S_INT, 1, 10000000, "100000", F(publish_max_per_s), "publish rate bound"},
+    {"output.flush_timeout_ms", S_INT, 0, 600000, "10000", F(flush_timeout_ms), "bound on the final flush"},
+};
+
+/* Sections and lists parsed by hand; any other top-level name is refused. */
+static const char *const hand_parsed[] = {"kafka", "tasks", "input.schemas"};
+
+static char **str_field(mts_config *c, const setting *s)
+{
+    return (char **)((char *)c + s->offset);
+}
+
+static int setting_known(const char *path)
+{
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+        if (!strcmp(settings[i].path, path))
+            return 1;
+    for (size_t i = 0; i < ARRAY_LEN(hand_parsed); i++)
+        if (!strcmp(hand_parsed[i], path))
+            return 1;
+    return 0;
+}
+
+static int set_default(mts_config *c, const setting *s)
+{
+    switch (s->type) {
+    case S_INT:
+        *(int *)((char *)c + s->offset) = atoi(s->dflt);
+        break;
+    case S_FLOAT:
+        *(double *)((char *)c + s->offset) = atof(s->dflt);
+        break;
+    case S_STRING:
+        *str_field(c, s) = xstrdup(s->dflt);
+        break;
+    }
+    return 0;
+}
+
+static char *resolve_path(const char *cfg_path, const char *file)
+{
+    if (file[0] == '/')
+        return xstrdup(file);
+    const char *slash = strrchr(cfg_path, '/');
+    if (!slash)
+        return xstrdup(file);
+    size_t dn = (size_t)(slash - cfg_path);
+    char *out = xmalloc(dn + 1 + strlen(file) + 1);
+    sprintf(out, "%.*s/%s", (int)dn, cfg_path, file);
+    return out;
+}
+
+#define FAIL_AT(st, ...)                                                                           \
+    do {                                                                                           \
+        int n_ = snprintf(err, errlen, "%s:%d: ", c->path, (st) ? config_setting_source_line(st) : 0); \
+        if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
+            snprintf(err + n_, errlen - n_, __VA_ARGS__);                                          \
+        return -1;                                                                                 \
+    } while (0)
+
+static int load_scalar(config_t *cf, mts_config *c, const setting *s, char *err, size_t errlen)
+{
+    config_setting_t *st = config_lookup(cf, s->path);
+    if (!st)
+        return set_default(c, s);
+    int t = config_setting_type(st);
+    if (s->type == S_STRING) {
+        if (t != CONFIG_TYPE_STRING)
+            FAIL_AT(st, "%s: expected a string", s->path);
+        const char *v = config_setting_get_string(st);
+        if (!*v)
+            FAIL_AT(st, "%s: must not be empty", s->path);
+        *str_field(c, s) = xstrdup(v);
+        return 0;
+    }
+    double v;
+    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+        v = (double)config_setting_get_int64(st);
+    else if (t == CONFIG_TYPE_FLOAT && s->type == S_FLOAT)
+        v = config_setting_get_float(st);
+    else
+        FAIL_AT(st, "%s: expected %s", s->path, s->type == S_INT ? "an integer" : "a number");
+    if (!(v >= s->min && v <= s->max))
+        FAIL_AT(st, "%s: %g is out of range [%g, %g]", s->path, v, s->min, s->max);
+    if (s->type == S_INT)
+        *(int *)((char *)c + s->offset) = (int)v;
+    else
+        *(double *)((char *)c + s->offset) = v;
+    return 0;
+}
+
+/* Refuse names the table does not know (typos). */
+static int check_unknown(config_setting_t *group, const char *prefix, mts_config *c, char *err,
+                         size_t errlen)
+{
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *st = config_setting_get_elem(group, i);
+        const char *name = config_setting_name(st);
+        if (!name)
+            continue;
+        char path[256];
+        snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+        if (setting_known(path))
+            continue;
+        if (config_setting_is_group(st) && !*prefix) {
+            if (check_unknown(st, path, c, err, errlen))
+                return -1;
+            continue;
+        }
+        FAIL_AT(st, "%s: unknown setting (see conf/mtlstream.conf for the documented ones)", path);
+    }
+    return 0;
+}
+
+static int load_kafka(config_t *cf, mts_config *c, char *err, size_t errlen)
+{
+    config_setting_t *g = config_lookup(cf, "kafka");
+    if (!g)
+        return 0;
+    if (!config_setting_is_group(g))
+        FAIL_AT(g, "kafka: expected a group of librdkafka properties");
+    int n = config_setting_length(g);
+    if (n > CFG_MAX_KAFKA_PROPS)
+        FAIL_AT(g, "kafka: more than %d properties", CFG_MAX_KAFKA_PROPS);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *st = config_setting_get_elem(g, i);
+        char key[256];
+        snprintf(key, sizeof(key), "%s", config_setting_name(st));
+        /* libconfig names cannot hold dots: bootstrap_servers means bootstrap.servers. */
+        for (char *p = key; *p; p++)
+            if (*p == '_')
+                *p = '.';
+        char val[512];
+        switch (config_setting_type(st)) {
+        case CONFIG_TYPE_STRING:
+            snprintf(val, sizeof(val), "%s", config_setting_get_string(st));
+            break;
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+            snprintf(val, sizeof(val), "%lld", (long long)config_setting_get_int64(st));
+            break;
+        case CONFIG_TYPE_BOOL:
+            snprintf(val, sizeof(val), "%s", config_setting_get_bool(st) ? "true" : "false");
+            break;
+        default:
+            FAIL_AT(st, "kafka.%s: expected a string, integer or boolean", config_setting_name(st));
+        }
+        c->kafka_keys[c->n_kafka_props] = xstrdup(key);
+        c->kafka_values[c->n_kafka_props] = xstrdup(val);
+        c->n_kafka_props++;
+    }
+    return 0;
+}
+
+static int get_str(config_setting_t *g, const char *name, const char *dflt, char **out,
+                   mts_config *c, char *err, size_t errlen)
+{
+    config_setting_t *st = config_setting_get_member(g, name);
+    if (!st) {
+        if (!dflt)
+            FAIL_AT(g, "tasks: task needs \"%s\"", name);
+        *out = xstrdup(dflt);
+        return 0;
+    }
+    if (config_setting_type(st) != CONFIG_TYPE_STRING || !*config_setting_get_string(st))
+        FAIL_AT(st, "tasks.%s: expected a non-empty string", name);
+    *out = xstrdup(config_setting_get_string(st));
+    return 0;
+}
+
+static int get_num(config_setting_t *g, const char *name, double dflt, double min, double max,
+                   double *out, mts_config *c, char *err, size_t errlen)
+{
+    config_setting_t *st = config_setting_get_member(g, name);
+    if (!st) {
+        *out = dflt;
+        return 0;
+    }
+    int t = config_setting_type(st);
+    if (t == CONFIG_TYPE_FLOAT)
+        *out = config_setting_get_float(st);
+    else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+        *out = (double)config_setting_get_int64(st);
+    else
+        FAIL_AT(st, "tasks.%s: expected a number", name);
+    if (!(*out >= min && *out <= max))
+        FAIL_AT(st, "tasks.%s: %g is out of range [%g, %g]", name, *out, min, max);
+    return 0;
+}
+
+static const char *const task_keys[] = {"name",   "kind",    "topic",       "schema",    "label",
+                                        "member", "company", "loss_weight", "pos_weight"};
+
+static int load_tasks(config_t *cf, mts_config *c, char *err, size_t errlen)
+{
+    config_setting_t *l = config_lookup(cf, "tasks");
+    if (!l)
+        FAIL_AT(config_root_setting(cf), "tasks: at least one task is required");
+    if (!config_setting_is_list(l))
+        FAIL_AT(l, "tasks: expected a list ( {...}, {...} )");
+    int n = config_setting_length(l);
+    if (n < 1 || n > CFG_MAX_TASKS)
+        FAIL_AT(l, "tasks: between 1 and %d tasks", CFG_MAX_TASKS);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(l, i);
+        if (!config_setting_is_group(g))
+            FAIL_AT(g, "tasks: each task is a group { name = ...; ... }");
+        for (int k = 0; k < config_setting_length(g); k++) {
+            const char *key = config_setting_name(config_setting_get_elem(g, k));
+            int ok = 0;
+            for (size_t j = 0; j < ARRAY_LEN(task_keys); j++)
+                ok |= !strcmp(key, task_keys[j]);
+            if (!ok)
+                FAIL_AT(config_setting_get_elem(g, k), "tasks.%s: unknown task setting", key);
+        }
+        cfg_task *t = &c->tasks[c->n_tasks++];
+        char *schema = NULL;
+        if (get_str(g, "name", NULL, &t->name, c, err, errlen) ||
+            get_str(g, "kind", "affinity", &t->kind, c, err, errlen) ||
+            get_str(g, "topic", NULL, &t->topic, c, err, errlen) ||
+            get_str(g, "schema", NULL, &schema, c, err, errlen) ||
+            get_str(g, "label", NULL, &t->label, c, err, errlen) ||
+            get_str(g, "member", "member_id", &t->member, c, err, errlen) ||
+            get_str(g, "company", "company_id", &t->company, c, err, errlen) ||
+            get_num(g, "loss_weight", 1.0, 0.0, 1000.0, &t->loss_weight, c, err, errlen) ||
+            get_num(g, "pos_weight", 1.0, 1e-6, 1e6, &t->pos_weight, c, err, errlen)) {
+            free(schema);
+            return -1;
+        }
+        t->schema_file = resolve_path(c->path, schema);
+        free(schema);
+        if (strcmp(t->kind, "affinity") && strcmp(t->kind, "skill"))
+            FAIL_AT(g, "tasks.kind: \"%s\" is not one of affinity, skill", t->kind);
+        for (int j = 0; j < c->n_tasks - 1; j++) {
+            if (!strcmp(c->tasks[j].name, t->name))
+                FAIL_AT(g, "tasks.name: \"%s\" is declared twice", t->name);
+            if (!strcmp(c->tasks[j].topic, t->topic))
+                FAIL_AT(g, "tasks.topic: tasks %s and %s both read %s (one task per topic)",
+                        c->tasks[j].name, t->name, t->topic);
+        }
+    }
+    return 0;
+}
+
+static int load_schema_ids(config_t *cf, mts_config *c, char *err, size_t errlen)
+{
+    config_setting_t *l = config_lookup(cf, "input.schemas");
+    if (!l)
+        return 0;
+    if (!config_setting_is_list(l))
+        FAIL_AT(l, "input.schemas: expected a list ( { id = 1; file = \"...\"; }, ... )");
+    int n = config_setting_length(l);
+    if (n > CFG_MAX_SCHEMAS)
+        FAIL_AT(l, "input.schemas: at most %d entries", CFG_MAX_SCHEMAS);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(l, i);
+        int id;
+        const char *file;
+        if (!config_setting_is_group(g) || !config_setting_lookup_int(g, "id", &id) ||
+            !config_setting_lookup_string(g, "file", &file))
+            FAIL_AT(g, "input.schemas: each entry needs an integer id and a file");
+        if (id < 0)
+            FAIL_AT(g, "input.schemas.id: %d is negative", id);
+        for (int j = 0; j < c->n_schema_ids; j++)
+            if (c->schema_ids[j].id == id)
+                FAIL_AT(g, "input.schemas.id: %d is listed twice", id);
+        c->schema_ids[c->n_schema_ids].id = id;
+        c->schema_ids[c->n_schema_ids].file = resolve_path(c->path, file);
+        c->n_schema_ids++;
+    }
+    return 0;
+}
+
+int config_load(const char *path, mts_config *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    c->path = xstrdup(path);
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+        if (settings[i].type == S_STRING)
+            *str_field(c, &settings[i]) = NULL;
+
+    config_t cf;
+    config_init(&cf);
+    int rc = -1;
+    if (!config_read_file(&cf, path)) {
+        if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+            snprintf(err, errlen, "%s: cannot read the file", path);
+        else
+            snprintf(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
+                     config_error_line(&cf), config_error_text(&cf));
+        goto out;
+    }
+    if (check_unknown(config_root_setting(&cf), "", c, err, errlen))
+        goto out;
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+        if (load_scalar(&cf, c, &settings[i], err, errlen))
+            goto out;
+    if (load_kafka(&cf, c, err, errlen) || load_tasks(&cf, c, err, errlen) ||
+        load_schema_ids(&cf, c, err, errlen))
+        goto out;
+    if (log_level_from_name(c->log_level) < 0) {
+        snprintf(err, errlen, "%s: service.log_level: \"%s\" is not one of err, warning, notice, info, debug",
+                 path, c->log_level);
+        goto out;
+    }
+    {
+        char *f = c->output_schema_file;
+        c->output_schema_file = resolve_path(path, f);
+        free(f);
+    }
+    rc = 0;
+out:
+    config_destroy(&cf);
+    return rc;
+}
+
+void config_free(mts_config *c)
+{
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+        if (settings[i].type == S_STRING)
+            free(*str_field(c, &settings[i]));
+    for (int i = 0; i < c->n_kafka_props; i++) {
+        free(c->kafka_keys[i]);
+        free(c->kafka_values[i]);
+    }
+    for (int i = 0; i < c->n_tasks; i++) {
+        cfg_task *t = &c->tasks[i];
+        free(t->name);
+        free(t->kind);
+        free(t->topic);
+        free(t->schema_file);
+        free(t->label);
+        free(t->member);
+        free(t->company);
+    }
+    for (int i = 0; i < c->n_schema_ids; i++)
+        free(c->schema_ids[i].file);
+    free(c->path);
+    memset(c, 0, sizeof(*c));
+}
+
+void config_print_defaults(void)
+{
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+        const setting *s = &settings[i];
+        if (s->type == S_STRING)
+            printf("%-28s string  default \"%s\"  %s\n", s->path, s->dflt, s->doc);
+        else
+            printf("%-28s %-7s default %s  [%g, %g]  %s\n", s->path, s->type == S_INT ? "int" : "float",
+                   s->dflt, s->min, s->max, s->doc);
+    }
+}
+
+const char *config_kafka_prop(const mts_config *c, const char *key)
+{
+    for (int i = 0; i < c->n_kafka_props; i++)
+        if (!strcmp(c->kafka_keys[i], key))
+            return c->kafka_values[i];
+    return NULL;
+}
+
+int config_task_by_topic(const mts_config *c, const char *topic)
+{
+    for (int i = 0; i < c->n_tasks; i++)
+        if (!strcmp(c->tasks[i].topic, topic))
+            return i;
+    return -1;
+}

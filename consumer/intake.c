@@ -1,0 +1,457 @@
+/* intake.c - see intake.h.
+ *
+ * Writer schemas: every schema listed under input.schemas is parsed once and
+ * known by its Confluent id and by its CRC-64-AVRO fingerprint. For each
+ * (task, writer schema) pair a decode plan is compiled at start-up; a pair
+ * that does not resolve (another record type) has no plan, and a message
+ * that needs it is dead-lettered as unknown_schema. With plain framing the
+ * task's own reader schema is the writer schema. */
+#include "consumer/intake.h"
+
+#include "common/avro.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "consumer/deadletter.h"
+#include "consumer/framing.h"
+#include "consumer/unify.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int id;                /* Confluent id */
+    uint64_t fingerprint;  /* CRC-64-AVRO of the canonical form */
+    av_schema *schema;
+} writer_schema;
+
+typedef struct {
+    int task;                       /* whose rows these are */
+    int id_slots[2];                /* slots that must be present (ids), -1 unused */
+    int label_slot;
+} task_binding;
+
+struct intake {
+    const mts_config *cfg;
+    rd_kafka_t *consumer;
+    rd_kafka_t *dlq;
+    framing_kind framing;
+
+    av_schema *readers[CFG_MAX_TASKS];  /* (n_tasks) reader schemas */
+    writer_schema *writers;             /* (n_writers) */
+    int n_writers;
+    mts_plan **plans;                   /* (n_tasks, n_writers + 1); last: plain framing */
+    mts_layout *layout;
+    task_binding bind[CFG_MAX_TASKS];
+
+    /* current batch */
+    mts_row *rows;                      /* (batch_size) */
+    mts_value *values;                  /* (batch_size, n_fields) */
+    int n_rows;
+    mts_arena arena;
+    rd_kafka_topic_partition_list_t *pending; /* next offsets to store after learning */
+    int64_t batch_started_ms;
+
+    intake_revoke_fn on_revoke;
+    void *on_revoke_opaque;
+    intake_stats stats;
+};
+
+static int plan_index(const intake *in, int task, int writer)
+{
+    return task * (in->n_writers + 1) + writer;
+}
+
+static int load_schemas(intake *in, char *err, size_t errlen)
+{
+    const mts_config *c = in->cfg;
+    char e[512];
+    for (int t = 0; t < c->n_tasks; t++) {
+        in->readers[t] = av_schema_parse_file(c->tasks[t].schema_file, e, sizeof(e));
+        if (!in->readers[t]) {
+            snprintf(err, errlen, "task %s: schema %s: %s", c->tasks[t].name, c->tasks[t].schema_file, e);
+            return -1;
+        }
+    }
+    in->n_writers = c->n_schema_ids;
+    in->writers = xcalloc(in->n_writers ? in->n_writers : 1, sizeof(writer_schema));
+    for (int i = 0; i < c->n_schema_ids; i++) {
+        writer_schema *w = &in->writers[i];
+        w->id = c->schema_ids[i].id;
+        w->schema = av_schema_parse_file(c->schema_ids[i].file, e, sizeof(e));
+        if (!w->schema) {
+            snprintf(err, errlen, "input.schemas id %d: %s: %s", w->id, c->schema_ids[i].file, e);
+            return -1;
+        }
+        w->fingerprint = av_fingerprint(w->schema);
+    }
+    return 0;
+}
+
+static int compile_plans(intake *in, char *err, size_t errlen)
+{
+    const mts_config *c = in->cfg;
+    const char *names[CFG_MAX_TASKS];
+    for (int t = 0; t < c->n_tasks; t++)
+        names[t] = c->tasks[t].name;
+    in->layout = layout_unify(in->readers, names, c->n_tasks, err, errlen);
+    if (!in->layout)
+        return -1;
+    in->plans = xcalloc((size_t)c->n_tasks * (in->n_writers + 1), sizeof(mts_plan *));
+    for (int t = 0; t < c->n_tasks; t++) {
+        int usable = 0;
+        char e[512];
+        for (int w = 0; w < in->n_writers; w++) {
+            mts_plan *p = plan_compile(in->writers[w].schema, in->readers[t], in->layout, t, e, sizeof(e));
+            if (p)
+                usable++;
+            else
+                log_debug("task %s cannot read schema id %d: %s", c->tasks[t].name, in->writers[w].id, e);
+            in->plans[plan_index(in, t, w)] = p;
+        }
+        mts_plan *self = plan_compile(in->readers[t], in->readers[t], in->layout, t, e, sizeof(e));
+        if (!self) {
+            snprintf(err, errlen, "task %s: schema %s: %s", c->tasks[t].name, c->tasks[t].schema_file, e);
+            return -1;
+        }
+        in->plans[plan_index(in, t, in->n_writers)] = self;
+        if (in->framing != FRAMING_PLAIN && !usable) {
+            snprintf(err, errlen,
+                     "task %s: none of the schemas under input.schemas resolves into its schema %s",
+                     c->tasks[t].name, c->tasks[t].schema_file);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int bind_fields(intake *in, char *err, size_t errlen)
+{
+    const mts_config *c = in->cfg;
+    for (int t = 0; t < c->n_tasks; t++) {
+        const cfg_task *ct = &c->tasks[t];
+        task_binding *b = &in->bind[t];
+        b->task = t;
+        b->id_slots[0] = b->id_slots[1] = -1;
+        const char *ids[2] = {NULL, NULL};
+        if (!strcmp(ct->kind, "affinity")) {
+            ids[0] = ct->member;
+            ids[1] = ct->company;
+        } else {
+            ids[0] = "entity_id";
+        }
+        for (int k = 0; k < 2; k++) {
+            if (!ids[k])
+                continue;
+            b->id_slots[k] = layout_find(in->layout, ids[k]);
+            if (b->id_slots[k] < 0 || !(in->layout->fields[b->id_slots[k]].task_mask & (1ULL << t))) {
+                snprintf(err, errlen, "task %s: id field \"%s\" is not in its schema %s", ct->name, ids[k],
+                         ct->schema_file);
+                return -1;
+            }
+        }
+        b->label_slot = layout_find(in->layout, ct->label);
+        if (b->label_slot < 0 || !(in->layout->fields[b->label_slot].task_mask & (1ULL << t))) {
+            snprintf(err, errlen, "task %s: label field \"%s\" is not in its schema %s", ct->name, ct->label,
+                     ct->schema_file);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    intake *in = opaque;
+    int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_notice("assigned %d partition(s)%s", parts->cnt, cooperative ? " (incremental)" : "");
+        rd_kafka_error_t *error = NULL;
+        if (cooperative)
+            error = rd_kafka_incremental_assign(rk, parts);
+        else
+            rd_kafka_assign(rk, parts);
+        if (error) {
+            log_err("incremental assign: %s", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+        return;
+    }
+    if (e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        if (rd_kafka_assignment_lost(rk))
+            log_warn("assignment lost: %d partition(s) taken without a clean revoke", parts->cnt);
+        else if (in->on_revoke && in->n_rows > 0)
+            in->on_revoke(in->on_revoke_opaque); /* learn, then store the batch's offsets */
+        log_notice("revoked %d partition(s)", parts->cnt);
+        if (cooperative) {
+            rd_kafka_error_t *error = rd_kafka_incremental_unassign(rk, parts);
+            if (error) {
+                log_err("incremental unassign: %s", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+            }
+        } else {
+            rd_kafka_assign(rk, NULL);
+        }
+        return;
+    }
+    log_err("rebalance failed: %s", rd_kafka_err2str(e));
+    rd_kafka_assign(rk, NULL);
+}
+
+intake *intake_new(const mts_config *c, rd_kafka_t *dlq_producer, char *err, size_t errlen)
+{
+    intake *in = xcalloc(1, sizeof(*in));
+    in->cfg = c;
+    in->dlq = dlq_producer;
+    arena_init(&in->arena, 1 << 20);
+    if (framing_from_name(c->framing, &in->framing)) {
+        snprintf(err, errlen, "%s: input.framing: \"%s\" is not one of confluent, single-object, plain",
+                 c->path, c->framing);
+        goto fail;
+    }
+    if (load_schemas(in, err, errlen) || compile_plans(in, err, errlen) || bind_fields(in, err, errlen))
+        goto fail;
+    in->rows = xcalloc(c->batch_size, sizeof(mts_row));
+    in->values = xcalloc((size_t)c->batch_size * in->layout->n_fields, sizeof(mts_value));
+    in->pending = rd_kafka_topic_partition_list_new(16);
+
+    static const char *const extra[] = {"enable.auto.offset.store", "false",
+                                        "enable.auto.commit", "true",
+                                        "auto.offset.reset", "earliest",
+                                        "partition.assignment.strategy", "cooperative-sticky",
+                                        "enable.partition.eof", "false",
+                                        NULL};
+    rd_kafka_conf_t *conf = kafka_conf_new(c, extra, err, errlen);
+    if (!conf || kafka_conf_set(conf, "group.id", c->group_id, err, errlen)) {
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, in);
+    char kerr[512];
+    in->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr));
+    if (!in->consumer) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "consumer: %s", kerr);
+        goto fail;
+    }
+    /* conf is owned by the consumer now */
+    rd_kafka_poll_set_consumer(in->consumer);
+    return in;
+fail:
+    intake_free(in);
+    return NULL;
+}
+
+void intake_free(intake *in)
+{
+    if (!in)
+        return;
+    if (in->consumer)
+        rd_kafka_destroy(in->consumer);
+    if (in->plans)
+        for (int i = 0; i < in->cfg->n_tasks * (in->n_writers + 1); i++)
+            plan_free(in->plans[i]);
+    free(in->plans);
+    for (int w = 0; w < in->n_writers; w++)
+        av_schema_free(in->writers[w].schema);
+    free(in->writers);
+    for (int t = 0; t < CFG_MAX_TASKS; t++)
+        av_schema_free(in->readers[t]);
+    if (in->layout)
+        layout_free(in->layout);
+    free(in->rows);
+    free(in->values);
+    arena_free(&in->arena);
+    if (in->pending)
+        rd_kafka_topic_partition_list_destroy(in->pending);
+    free(in);
+}
+
+void intake_on_revoke(intake *in, intake_revoke_fn fn, void *opaque)
+{
+    in->on_revoke = fn;
+    in->on_revoke_opaque = opaque;
+}
+
+const mts_layout *intake_layout(const intake *in)
+{
+    return in->layout;
+}
+
+int intake_subscribe(intake *in, char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(in->cfg->n_tasks);
+    for (int t = 0; t < in->cfg->n_tasks; t++)
+        rd_kafka_topic_partition_list_add(topics, in->cfg->tasks[t].topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(in->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        snprintf(err, errlen, "subscribe: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+static const mts_plan *find_plan(intake *in, int task, uint64_t key)
+{
+    if (in->framing == FRAMING_PLAIN)
+        return in->plans[plan_index(in, task, in->n_writers)];
+    for (int w = 0; w < in->n_writers; w++) {
+        const writer_schema *ws = &in->writers[w];
+        if (in->framing == FRAMING_CONFLUENT ? (uint64_t)ws->id == key : ws->fingerprint == key)
+            return in->plans[plan_index(in, task, w)];
+    }
+    return NULL;
+}
+
+decode_reason intake_decode(intake *in, int task, const uint8_t *msg, size_t len, mts_row *row,
+                            mts_arena *arena, char *err, size_t errlen)
+{
+    uint64_t key = 0;
+    const uint8_t *body;
+    size_t body_len;
+    if (framing_parse(in->framing, msg, len, &key, &body, &body_len, err, errlen))
+        return DR_FRAMING;
+    const mts_plan *p = find_plan(in, task, key);
+    if (!p) {
+        snprintf(err, errlen, "schema %s %" PRIu64 " is not one task %s can read",
+                 in->framing == FRAMING_CONFLUENT ? "id" : "fingerprint", key, in->cfg->tasks[task].name);
+        return DR_UNKNOWN_SCHEMA;
+    }
+    row->task = task;
+    decode_reason r = plan_decode(p, body, body_len, row, arena, err, errlen);
+    if (r != DR_OK)
+        return r;
+    const task_binding *b = &in->bind[task];
+    for (int k = 0; k < 2; k++) {
+        int s = b->id_slots[k];
+        if (s >= 0 && (!row->v[s].present || row->v[s].is_null)) {
+            snprintf(err, errlen, "id field %s is missing or null", in->layout->fields[s].name);
+            return DR_MISSING_FIELD;
+        }
+    }
+    const mts_value *lv = &row->v[b->label_slot];
+    if (!lv->present || lv->is_null) {
+        snprintf(err, errlen, "label field %s is missing or null", in->layout->fields[b->label_slot].name);
+        return DR_MISSING_FIELD;
+    }
+    return DR_OK;
+}
+
+/* Remember the offset after msg, to be stored once the batch is learned. */
+static void note_offset(intake *in, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(in->pending, topic, m->partition);
+    if (!tp)
+        tp = rd_kafka_topic_partition_list_add(in->pending, topic, m->partition);
+    tp->offset = m->offset + 1;
+}
+
+static void handle_message(intake *in, rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    int task = config_task_by_topic(in->cfg, topic);
+    if (task < 0) {
+        log_warn_limited("message from unexpected topic %s ignored", topic);
+        return;
+    }
+    in->stats.consumed[task]++;
+    in->stats.last_message_ms = mono_ms();
+    if (in->n_rows == 0)
+        in->batch_started_ms = mono_ms();
+    mts_row *row = &in->rows[in->n_rows];
+    row->v = in->values + (size_t)in->n_rows * in->layout->n_fields;
+    row->topic = task;
+    row->partition = m->partition;
+    row->offset = m->offset;
+    row->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+    char err[256];
+    err[0] = '\0';
+    decode_reason r = intake_decode(in, task, m->payload, m->payload ? m->len : 0, row, &in->arena, err,
+                                    sizeof(err));
+    note_offset(in, m);
+    if (r == DR_OK) {
+        in->n_rows++;
+        in->stats.rows[task]++;
+        return;
+    }
+    in->stats.rejected[r]++;
+    in->stats.rejected_total++;
+    log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s: %s (dead-lettered)", topic, m->partition, m->offset,
+                     decode_reason_name(r), err);
+    deadletter_send(in->dlq, in->cfg->dead_letter_topic, m, decode_reason_name(r), err);
+}
+
+int intake_poll(intake *in, int timeout_ms)
+{
+    int handled = 0;
+    int64_t deadline = mono_ms() + timeout_ms;
+    while (in->n_rows < in->cfg->batch_size) {
+        int64_t left = deadline - mono_ms();
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(in->consumer, left > 0 ? (int)left : 0);
+        if (!m)
+            break;
+        if (m->err) {
+            /* An error event carries a text, not data: never decode it. */
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                in->stats.kafka_errors++;
+                log_err_limited("consumer: %s", rd_kafka_message_errstr(m));
+            }
+        } else {
+            handle_message(in, m);
+            handled++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    return handled;
+}
+
+int intake_batch_ready(const intake *in)
+{
+    if (in->n_rows >= in->cfg->batch_size)
+        return 1;
+    if (in->n_rows > 0 && mono_ms() - in->batch_started_ms >= in->cfg->batch_latency_ms)
+        return 1;
+    /* Only rejected messages pending: their offsets still need storing. */
+    return in->n_rows == 0 && in->pending->cnt > 0;
+}
+
+const mts_row *intake_batch(const intake *in, int *n)
+{
+    *n = in->n_rows;
+    return in->rows;
+}
+
+void intake_batch_done(intake *in)
+{
+    if (in->pending->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_store(in->consumer, in->pending);
+        if (e)
+            log_warn_limited("storing offsets: %s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(in->pending);
+        in->pending = rd_kafka_topic_partition_list_new(16);
+    }
+    in->n_rows = 0;
+    arena_reset(&in->arena);
+}
+
+const intake_stats *intake_get_stats(const intake *in)
+{
+    return &in->stats;
+}
+
+void intake_close(intake *in)
+{
+    if (!in->consumer)
+        return;
+    rd_kafka_resp_err_t e = rd_kafka_commit(in->consumer, NULL, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_warn("final commit: %s", rd_kafka_err2str(e));
+    rd_kafka_consumer_close(in->consumer);
+}

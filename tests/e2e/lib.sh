@@ -1,0 +1,38 @@
+# tests/e2e/lib.sh - helpers for integration tests (sourced).
+# Needs MTS_BOOTSTRAP (set by tests/run.sh, which starts the broker).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+BIN=$ROOT/mtlstream
+BUILD=${BUILD:-build}
+: "${MTS_BOOTSTRAP:?run through tests/run.sh (it starts the broker)}"
+WORK=$(mktemp -d "$ROOT/run/e2e.XXXXXX")
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+# make_conf NAME PREFIX: a copy of conf/mtlstream.conf with absolute schema
+# paths, the test broker, and topics/group prefixed so tests do not collide.
+make_conf() {
+  local out=$WORK/$1.conf prefix=$2
+  sed -e "s#\"\\.\\./schemas/#\"$ROOT/schemas/#g" \
+      -e "s#bootstrap_servers = \"[^\"]*\"#bootstrap_servers = \"$MTS_BOOTSTRAP\"#" \
+      -e "s#topic = \"\\([a-z.]*\\)\"#topic = \"$prefix.\\1\"#g" \
+      -e "s#group_id = \"mtlstream\"#group_id = \"$prefix-group\"#" \
+      -e "s#status_interval_s = 10#status_interval_s = 5#" \
+      conf/mtlstream.conf >"$out"
+  echo "$out"
+}
+
+# create_topics PREFIX: the input, output and dead-letter topics.
+create_topics() {
+  local p=$1
+  scripts/kafka.sh topics "$p.jobs.views:4" "$p.jobs.applies:2" "$p.inmail.responses:2" \
+    "$p.skills.annotations:2" "$p.mtlstream.embeddings.members:3" "$p.mtlstream.embeddings.companies:1" \
+    "$p.mtlstream.deadletter:1"
+}
