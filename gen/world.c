@@ -397,9 +397,17 @@ void world_next_event(gen_world *w, gen_event *ev)
 
 uint8_t *world_seen_pairs(const world_config *c, uint64_t n_events)
 {
-    gen_world *w = world_new(c);
-    if (!w)
+    char err[256];
+    if (world_config_check(c, err, sizeof(err)) < 0) {
+        log_err("world configuration: %s", err);
         return NULL;
+    }
+    if ((uint64_t)c->n_members * (uint64_t)c->n_companies > (1ULL << 32)) {
+        log_err("world_seen_pairs: %d x %d pairs is too large for a byte map", c->n_members,
+                c->n_companies);
+        return NULL;
+    }
+    gen_world *w = world_new(c);
     size_t C = (size_t)c->n_companies;
     uint8_t *seen = xcalloc((size_t)c->n_members * C, 1);
     for (uint64_t e = 0; e < n_events; e++) {
@@ -451,7 +459,8 @@ json_t *gen_event_to_json(const gen_event *ev)
                                                    : "accepted";
     json_object_set_new(o, label, json_boolean(ev->label));
     json_object_set_new(o, "member_seniority", json_integer(ev->member_seniority));
-    json_object_set_new(o, "member_region", json_string(ev->member_region ? ev->member_region : ""));
+    const char *region = ev->member_region ? ev->member_region : "";
+    json_object_set_new(o, "member_region", json_string(region));
     if (ev->kind != EV_INMAIL)
         json_object_set_new(o, "search_intent",
                             ev->has_intent ? json_real(ev->search_intent) : json_null());

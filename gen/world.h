@@ -129,7 +129,8 @@ void world_next_event(gen_world *w, gen_event *ev);
 /* Replay the first n_events of the stream of a fresh world built from c and
  * mark the pairs they touch: returns a (n_members * n_companies) byte map,
  * map[i * n_companies + j] = OR of (1 << kind) over the events for member i
- * and company j, 0 for a pair never seen. Caller frees. NULL if c is bad. */
+ * and company j, 0 for a pair never seen. Caller frees. NULL if c is bad
+ * or the map would exceed 2^32 bytes. */
 uint8_t *world_seen_pairs(const world_config *c, uint64_t n_events);
 
 /* The event as a JSON object in the shape of schemas/job_view.avsc,

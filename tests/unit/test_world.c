@@ -136,7 +136,8 @@ static int events_equal(const gen_event *a, const gen_event *b)
     return a->kind == b->kind && a->member_id == b->member_id && a->company_id == b->company_id &&
            a->job_id == b->job_id && a->recruiter_id == b->recruiter_id &&
            a->timestamp_ms == b->timestamp_ms && a->label == b->label &&
-           a->member_seniority == b->member_seniority && !strcmp(a->member_region, b->member_region) &&
+           a->member_seniority == b->member_seniority &&
+           !strcmp(a->member_region, b->member_region) &&
            a->has_intent == b->has_intent && a->search_intent == b->search_intent &&
            a->position == b->position && a->device == b->device &&
            a->seconds_on_page == b->seconds_on_page && a->easy_apply == b->easy_apply &&
@@ -402,6 +403,9 @@ static void test_seen_pairs(void **state)
     free(seen);
     c.n_companies = -1;
     assert_null(world_seen_pairs(&c, 10));
+    c.n_companies = 10000000;
+    c.n_members = 50000000;
+    assert_null(world_seen_pairs(&c, 10)); /* refused, not a 500 TB allocation */
 }
 
 static void test_json_shapes(void **state)
@@ -492,8 +496,10 @@ static void test_learnable(void **state)
     world_config_defaults(&c);
     gen_world *w = world_new(&c);
     const int K = 8, M = c.n_members, C = c.n_companies, N = 700000, H = 50000;
-    double *U = xmalloc(sizeof(double) * (size_t)(M * K)), *V = xmalloc(sizeof(double) * (size_t)(C * K));
-    double *bm = xcalloc((size_t)M, sizeof(double)), *bc = xcalloc((size_t)C, sizeof(double)), b0 = 0;
+    double *U = xmalloc(sizeof(double) * (size_t)(M * K)); /* (M, K) */
+    double *V = xmalloc(sizeof(double) * (size_t)(C * K)); /* (C, K) */
+    double *bm = xcalloc((size_t)M, sizeof(double)), *bc = xcalloc((size_t)C, sizeof(double));
+    double b0 = 0;
     mts_rng r;
     rng_seed(&r, 1);
     for (int i = 0; i < M * K; i++)
@@ -509,7 +515,8 @@ static void test_learnable(void **state)
         for (int e = 0; e < N; e++) {
             if (ev[e].kind != EV_JOB_VIEW)
                 continue;
-            int m = world_member_index(w, ev[e].member_id), j = world_company_index(w, ev[e].company_id);
+            int m = world_member_index(w, ev[e].member_id);
+            int j = world_company_index(w, ev[e].company_id);
             seen[(size_t)m * C + j] = 1;
             double *u = U + m * K, *v = V + j * K, s = b0 + bm[m] + bc[j];
             for (int k = 0; k < K; k++)
