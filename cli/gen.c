@@ -113,10 +113,8 @@ static int produce(rd_kafka_t *rk, gen_target *t, const char *key, size_t klen, 
         rd_kafka_resp_err_t e = rd_kafka_producev(
             rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
             RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
-        if (!e) {
-            t->written++;
+        if (!e)
             return 0;
-        }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             fprintf(stderr, "mtlstream gen: produce to %s: %s\n", t->topic, rd_kafka_err2str(e));
             return -1;
@@ -287,20 +285,17 @@ int gen_main(int argc, char **argv)
             json_t *v = gen_event_to_json(&ev);
             char key[24];
             int klen = snprintf(key, sizeof(key), "%" PRId64, ev.member_id);
-            int bad_now = bad_every > 0 && bad_written < (uint64_t)bad &&
-                          views_written >= (long)((bad_written + 1) * bad_every) && ev.kind == EV_JOB_VIEW;
-            if (bad_now) {
-                /* a malformed message in place of a copy of this event, on a rotating topic */
-                gen_target *bt = &targets[bad_written % 3];
-                if (bt->topic) {
-                    make_bad(bad_written, fk, bt, v, &b, &rng);
-                    if (produce(rk, bt, key, (size_t)klen, &b, ev.timestamp_ms))
-                        run = 0;
-                }
+            /* a malformed copy of this event goes first when one is due */
+            if (bad_every > 0 && bad_written < (uint64_t)bad &&
+                views_written >= (long)((bad_written + 1) * bad_every)) {
+                make_bad(bad_written, fk, t, v, &b, &rng);
+                if (produce(rk, t, key, (size_t)klen, &b, ev.timestamp_ms))
+                    run = 0;
                 bad_written++;
             }
             if (encode(fk, t, v, &b) || produce(rk, t, key, (size_t)klen, &b, ev.timestamp_ms))
                 run = 0;
+            t->written++;
             json_decref(v);
             total++;
         }
@@ -310,6 +305,7 @@ int gen_main(int argc, char **argv)
             if (encode(fk, &targets[T_SKILL], v, &b) ||
                 produce(rk, &targets[T_SKILL], se->doc_id, strlen(se->doc_id), &b, ev.timestamp_ms))
                 run = 0;
+            targets[T_SKILL].written++;
             json_decref(v);
             total++;
         }
@@ -320,17 +316,16 @@ int gen_main(int argc, char **argv)
                 usleep((useconds_t)(ahead * 1e6));
         }
     }
-    while (bad_written < (uint64_t)bad && run) { /* --bad without views */
-        gen_target *bt = &targets[bad_written % 3];
-        json_t *v = NULL;
+    while (bad_written < (uint64_t)bad && run) { /* --bad with no views left */
         world_next_event(w, &ev);
-        ev.kind = bt == &targets[T_VIEW] ? EV_JOB_VIEW : bt == &targets[T_APPLY] ? EV_JOB_APPLY : EV_INMAIL;
-        v = gen_event_to_json(&ev);
-        if (bt->topic) {
-            make_bad(bad_written, fk, bt, v, &b, &rng);
-            produce(rk, bt, "bad", 3, &b, now_ms());
-        }
+        gen_target *t = &targets[ev.kind == EV_JOB_VIEW ? T_VIEW : ev.kind == EV_JOB_APPLY ? T_APPLY : T_INMAIL];
+        if (!t->topic)
+            continue;
+        json_t *v = gen_event_to_json(&ev);
+        make_bad(bad_written, fk, t, v, &b, &rng);
         json_decref(v);
+        if (produce(rk, t, "bad", 3, &b, ev.timestamp_ms))
+            break;
         bad_written++;
     }
     rd_kafka_flush(rk, 60000);

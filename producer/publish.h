@@ -13,6 +13,7 @@
 #define MTS_PUBLISH_H
 
 #include "common/config.h"
+#include "common/util.h"
 #include "model/model.h"
 
 #include <librdkafka/rdkafka.h>
