@@ -559,22 +559,18 @@ mts_plan *plan_compile(const av_schema *writer, const av_schema *reader, const m
     for (int i = 0; i < layout->n_fields; i++)
         p->tmpl[i] = layout->fields[i].dflt;
     arena_init(&p->store, 4096);
-    /* Skipped writer types are referenced by OP_SKIP: own a copy of the writer
-     * so the plan does not depend on the caller keeping it alive. */
-    char *cf = NULL;
-    {
-        char *text = av_canonical_form(writer);
-        char sub[256];
-        p->skip_root = av_schema_parse(text, sub, sizeof(sub));
-        cf = text;
-        if (!p->skip_root) {
-            snprintf(err, errlen, "re-parsing the writer schema: %s", sub);
-            free(cf);
-            plan_free(p);
-            return NULL;
-        }
+    /* OP_SKIP keeps type pointers: they point into the plan's own copy of
+     * the writer (same shape; the canonical form keeps every type that
+     * matters for skipping), so the caller may free its writer schema. */
+    char *text = av_canonical_form(writer);
+    char sub[256];
+    p->skip_root = av_schema_parse(text, sub, sizeof(sub));
+    free(text);
+    if (!p->skip_root) {
+        snprintf(err, errlen, "re-parsing the writer schema: %s", sub);
+        plan_free(p);
+        return NULL;
     }
-    free(cf);
     pcc c = {.p = p, .l = layout, .err = err, .errlen = errlen};
     if (compile_record(&c, &p->main, writer, p->skip_root, reader, "") < 0) {
         plan_free(p);

@@ -171,8 +171,8 @@ static const char *latin1_bytes(const json_t *j, mts_arena *a, uint32_t *n)
 }
 
 /* Scalar default of Avro type t (not a union) into kind k. */
-static int scalar_default(const av_schema *t, const json_t *j, field_kind k, mts_arena *a, mts_value *v,
-                          double *num, mts_str *str)
+static int scalar_default(const av_schema *t, const json_t *j, field_kind k, mts_arena *a, double *num,
+                          mts_str *str)
 {
     *num = 0;
     str->p = "";
@@ -205,7 +205,6 @@ static int scalar_default(const av_schema *t, const json_t *j, field_kind k, mts
     default:
         return -1;
     }
-    (void)v;
 }
 
 static const av_schema *fitting_branch(const av_schema *t, const json_t *j)
@@ -244,7 +243,7 @@ int unify_default_value(const av_schema *t, const json_t *dflt, field_kind k, mt
     double num;
     mts_str str;
     if (k == FK_LONG || k == FK_DOUBLE || k == FK_STRING) {
-        if (scalar_default(base, dflt, k, store, out, &num, &str) < 0) {
+        if (scalar_default(base, dflt, k, store, &num, &str) < 0) {
             snprintf(err, errlen, "cannot take a default of type %s", av_type_name(base->type));
             return -1;
         }
@@ -266,7 +265,7 @@ int unify_default_value(const av_schema *t, const json_t *dflt, field_kind k, mt
     size_t el = k == FK_STRING_ARRAY ? sizeof(mts_str) : 8;
     void *arr = n ? arena_alloc(store, n * el) : NULL;
     for (size_t i = 0; i < n; i++) {
-        if (scalar_default(base->items, json_array_get(dflt, i), k, store, out, &num, &str) < 0) {
+        if (scalar_default(base->items, json_array_get(dflt, i), k, store, &num, &str) < 0) {
             snprintf(err, errlen, "cannot take a default array of %s", av_type_name(base->items->type));
             return -1;
         }
