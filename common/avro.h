@@ -112,6 +112,13 @@ int av_encode_json(const av_schema *s, const json_t *value, mts_buf *out, char *
 json_t *av_decode_json(const av_schema *s, const uint8_t *p, size_t len, size_t *used, char *err,
                        size_t errlen);
 
+/* Does JSON value v fit schema s (a field default; the encoder's choice of
+ * union branch)? 1 or 0. */
+int av_value_fits(const av_schema *s, const json_t *v);
+
+/* Name of a type: "int", "record", ... */
+const char *av_type_name(av_type t);
+
 /* Skip one datum of schema s. 0 or -1. */
 int av_skip(const av_schema *s, const uint8_t *p, size_t len, size_t *pos);
 
