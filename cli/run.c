@@ -267,6 +267,11 @@ int run_main(int argc, char **argv)
     for (int r = 1; r < DR__COUNT; r++)
         if (is->rejected[r])
             printf("rejected %s: %" PRIu64 "\n", decode_reason_name(r), is->rejected[r]);
+    if (is->first_message_ms) {
+        double secs = (is->last_message_ms - is->first_message_ms) / 1000.0;
+        printf("throughput: %" PRIu64 " events learned in %.2f s from first to last message (%.0f events/s)\n",
+               s.learned, secs, secs > 0 ? s.learned / secs : 0.0);
+    }
     if (left > 0)
         rc = EXIT_RUNTIME;
 out:

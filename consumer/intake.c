@@ -363,6 +363,8 @@ static void handle_message(intake *in, rd_kafka_message_t *m)
     }
     in->stats.consumed[task]++;
     in->stats.last_message_ms = mono_ms();
+    if (!in->stats.first_message_ms)
+        in->stats.first_message_ms = in->stats.last_message_ms;
     if (in->n_rows == 0)
         in->batch_started_ms = mono_ms();
     mts_row *row = &in->rows[in->n_rows];

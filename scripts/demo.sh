@@ -27,8 +27,8 @@ scripts/kafka.sh topics jobs.views:4 jobs.applies:2 inmail.responses:2 skills.an
 
 # A fresh consumer group each run, so the demo always learns from its own events.
 conf=run/demo.conf
-sed -e "s#\"\\.\\./schemas/#\"$(pwd)/schemas/#g" -e "s#group_id = \"mtlstream\"#group_id = \"demo-$$\"#" \
-  -e "s#status_interval_s = 10#status_interval_s = 3#" conf/mtlstream.conf >"$conf"
+scripts/mkconf.sh "$conf" "" 127.0.0.1:19092
+sed -i "s#group_id = \"mtlstream-group\"#group_id = \"demo-$$\"#" "$conf"
 
 echo "== starting the service (log: run/demo-service.log)"
 ./mtlstream run -c "$conf" --idle-exit 8 >run/demo-service.out 2>run/demo-service.log &

@@ -16,17 +16,10 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*"; exit 1; }
 
-# make_conf NAME PREFIX: a copy of conf/mtlstream.conf with absolute schema
-# paths, the test broker, and topics/group prefixed so tests do not collide.
+# make_conf NAME PREFIX: a run-time configuration for this test (scripts/mkconf.sh).
 make_conf() {
-  local out=$WORK/$1.conf prefix=$2
-  sed -e "s#\"\\.\\./schemas/#\"$ROOT/schemas/#g" \
-      -e "s#bootstrap_servers = \"[^\"]*\"#bootstrap_servers = \"$MTS_BOOTSTRAP\"#" \
-      -e "s#topic = \"\\([a-z.]*\\)\"#topic = \"$prefix.\\1\"#g" \
-      -e "s#group_id = \"mtlstream\"#group_id = \"$prefix-group\"#" \
-      -e "s#status_interval_s = 10#status_interval_s = 5#" \
-      conf/mtlstream.conf >"$out"
-  echo "$out"
+  scripts/mkconf.sh "$WORK/$1.conf" "$2" "$MTS_BOOTSTRAP"
+  echo "$WORK/$1.conf"
 }
 
 # create_topics PREFIX: the input, output and dead-letter topics.

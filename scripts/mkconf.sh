@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# scripts/mkconf.sh OUT [PREFIX] [BOOTSTRAP] - a run-time copy of conf/mtlstream.conf
+# for the demo, tests and benchmarks: absolute schema paths (so OUT may live
+# anywhere), the given broker, every topic and the consumer group prefixed with
+# PREFIX (so runs do not share state), and status lines every 3 s.
+set -euo pipefail
+out=$1 prefix=${2:-} bootstrap=${3:-127.0.0.1:19092}
+root=$(cd "$(dirname "$0")/.." && pwd)
+p=${prefix:+$prefix.}
+sed -e "s#\"\\.\\./schemas/#\"$root/schemas/#g" \
+    -e "s#bootstrap_servers = \"[^\"]*\"#bootstrap_servers = \"$bootstrap\"#" \
+    -e "s#topic = \"\\([a-z.]*\\)\"#topic = \"$p\\1\"#g" \
+    -e "s#group_id = \"mtlstream\"#group_id = \"${prefix:-mtlstream}-group\"#" \
+    -e "s#status_interval_s = 10#status_interval_s = 3#" \
+    "$root/conf/mtlstream.conf" >"$out"
