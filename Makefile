@@ -79,6 +79,7 @@ demo:
 	scripts/demo.sh
 
 bench: mtlstream $(TOOL_BIN)
+	scripts/kafka.sh fetch
 	bench/run.sh
 
 asan:
