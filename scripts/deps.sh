@@ -15,7 +15,7 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config librdkafka-dev libavro-dev libopenblas-dev libconfig-dev
-    libcmocka-dev libjansson-dev libsystemd-dev libmicrohttpd-dev valgrind)
+    libcmocka-dev libjansson-dev libsystemd-dev libmicrohttpd-dev valgrind time)
 
 check_only=0
 case ${1:-} in
