@@ -307,8 +307,8 @@ static int read_skill(mts_model *m, const mts_row *r, int i, int create_domain)
 
 int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_t errlen)
 {
-    if (!m || n < 0 || (n > 0 && !rows)) {
-        snprintf(err, errlen, "model_train_batch: bad arguments (n = %d)", n);
+    if (!m || n < 0 || n > MODEL_MAX_BATCH || (n > 0 && !rows)) {
+        snprintf(err, errlen, "model_train_batch: bad arguments (n = %d, at most %d rows)", n, MODEL_MAX_BATCH);
         return -1;
     }
     reserve(m, n);

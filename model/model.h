@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #define MODEL_MAX_TASKS 16
+#define MODEL_MAX_BATCH (1 << 20) /* rows per model_train_batch call */
 
 typedef enum { TASK_AFFINITY, TASK_SKILL } task_kind;
 
@@ -63,7 +64,8 @@ void model_free(mts_model *m);
  * Rows that cannot be used (task out of range, null id, label null, NaN or
  * outside [0, 1]) are skipped and counted (task_metrics.skipped, or
  * model_rows_rejected when the task itself is invalid); they do not fail
- * the batch. Returns -1 only for a malformed call (rows NULL, n < 0). */
+ * the batch. Returns -1 only for a malformed call (rows NULL, n < 0 or
+ * n > MODEL_MAX_BATCH). */
 int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_t errlen);
 
 typedef struct {

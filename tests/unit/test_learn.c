@@ -298,6 +298,8 @@ static void test_bad_input(void **state)
     assert_int_equal(model_rows_rejected(m), 3);
     assert_int_equal(model_train_batch(m, NULL, 3, err, sizeof(err)), -1);
     assert_int_equal(model_train_batch(m, rows, -1, err, sizeof(err)), -1);
+    assert_int_equal(model_train_batch(m, rows, MODEL_MAX_BATCH + 1, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "at most"));
     assert_int_equal(model_train_batch(m, rows, 0, err, sizeof(err)), 0);
     assert_true(model_skill_score(m, &rows[0]) < 0); /* no skill task */
     model_task_metrics(m, 99, &tm);
