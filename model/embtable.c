@@ -1,8 +1,9 @@
 /* embtable.c - id-keyed embedding rows with sparse Adagrad.
  *
  * Lookup is open addressing with linear probing over a power-of-two slot
- * array that stores row+1; the row stores its id, so two ids never share a
- * row (no hashing trick: an id is either found exactly or absent). The slot
+ * array; each slot stores the full id next to row+1, so two ids never share
+ * a row (no hashing trick: an id is either found exactly or absent) and a
+ * probe touches one cache line. The slot
  * array is kept at most half full and rebuilt when the row arrays grow.
  * Rows grow by doubling up to the fixed capacity, so a table configured for
  * a million rows costs memory only for the rows it has seen. */
@@ -59,14 +60,15 @@ static uint32_t slot_of(int64_t id, uint32_t mask)
 static void rehash(embtable *t, uint32_t nslots)
 {
     free(t->slots);
-    t->slots = xcalloc(nslots, sizeof(uint32_t));
+    t->slots = xcalloc(nslots, sizeof(embtable_slot));
     t->nslots = nslots;
     uint32_t mask = nslots - 1;
     for (uint32_t r = 0; r < t->n; r++) {
         uint32_t h = slot_of(t->ids[r], mask);
-        while (t->slots[h])
+        while (t->slots[h].row)
             h = (h + 1) & mask;
-        t->slots[h] = r + 1;
+        t->slots[h].id = t->ids[r];
+        t->slots[h].row = r + 1;
     }
 }
 
@@ -78,7 +80,7 @@ static void grow(embtable *t)
     size_t d = (size_t)t->dim;
     t->ids = xrealloc(t->ids, na * sizeof(int64_t));
     t->w = xrealloc(t->w, na * d * sizeof(float));
-    t->acc = xrealloc(t->acc, na * d * sizeof(float));
+    t->acc = xrealloc(t->acc, na * sizeof(float));
     t->events = xrealloc(t->events, na * sizeof(uint64_t));
     t->grad_slot = xrealloc(t->grad_slot, na * sizeof(int32_t));
     t->dirty = xrealloc(t->dirty, na);
@@ -97,11 +99,11 @@ int32_t embtable_find(const embtable *t, int64_t id)
         return -1;
     uint32_t mask = t->nslots - 1;
     for (uint32_t h = slot_of(id, mask);; h = (h + 1) & mask) {
-        uint32_t s = t->slots[h];
-        if (!s)
+        const embtable_slot *s = &t->slots[h];
+        if (!s->row)
             return -1;
-        if (t->ids[s - 1] == id)
-            return (int32_t)(s - 1);
+        if (s->id == id)
+            return (int32_t)(s->row - 1);
     }
 }
 
@@ -123,15 +125,16 @@ int32_t embtable_get(embtable *t, int64_t id)
     float *w = embtable_row(t, r);
     for (int i = 0; i < t->dim; i++)
         w[i] = (float)((2.0 * rng_uniform(&rng) - 1.0) * t->init_scale);
-    memset(t->acc + (size_t)r * t->dim, 0, (size_t)t->dim * sizeof(float));
+    t->acc[r] = 0.0f;
     t->events[r] = 0;
     t->grad_slot[r] = -1;
     t->dirty[r] = 0;
     uint32_t mask = t->nslots - 1;
     uint32_t h = slot_of(id, mask);
-    while (t->slots[h])
+    while (t->slots[h].row)
         h = (h + 1) & mask;
-    t->slots[h] = (uint32_t)r + 1;
+    t->slots[h].id = id;
+    t->slots[h].row = (uint32_t)r + 1;
     return r;
 }
 
@@ -165,7 +168,7 @@ void embtable_adagrad(embtable *t, float lr, float eps)
     size_t d = (size_t)t->dim;
     for (uint32_t k = 0; k < t->n_touched; k++) {
         uint32_t r = t->touched[k];
-        adagrad_update(t->w + r * d, t->grad + k * d, t->acc + r * d, d, lr, eps);
+        rowwise_adagrad_update(t->w + r * d, t->grad + k * d, &t->acc[r], d, lr, eps);
         if (!t->dirty[r]) {
             t->dirty[r] = 1;
             t->dirty_list[t->n_dirty++] = r;

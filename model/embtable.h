@@ -9,12 +9,20 @@
  *
  * Training is sparse: embtable_grad() hands out a zeroed gradient slot for a
  * row the first time it is asked for in a step, embtable_adagrad() applies
- * Adagrad to exactly those rows, marks them dirty and clears the slots. */
+ * row-wise Adagrad (one accumulator per row: the running sum of the row's
+ * mean squared gradient, as in DLRM/FBGEMM) to exactly those rows, marks
+ * them dirty and clears the slots. Row-wise keeps the optimizer state at
+ * one float per row and the update to the row's own cache lines. */
 #ifndef MTS_EMBTABLE_H
 #define MTS_EMBTABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+typedef struct {
+    int64_t id;
+    uint32_t row; /* row + 1; 0 = empty slot */
+} embtable_slot;
 
 typedef struct {
     int dim;
@@ -25,9 +33,9 @@ typedef struct {
     uint64_t seed;
     int64_t *ids;         /* (alloc) id of each row */
     float *w;             /* (alloc, dim) the embeddings */
-    float *acc;           /* (alloc, dim) Adagrad sums of squared gradients */
+    float *acc;           /* (alloc) row-wise Adagrad: sum over steps of mean(g^2) */
     uint64_t *events;     /* (alloc) training events that used the row */
-    uint32_t *slots;      /* (nslots) open addressing: row + 1, 0 = empty */
+    embtable_slot *slots; /* (nslots) open addressing, id next to its row */
     uint32_t nslots;      /* power of two, >= 2 * alloc (load <= 1/2) */
     int32_t *grad_slot;   /* (alloc) index into grad this step, -1 = none */
     uint32_t *touched;    /* (touched_cap) rows with a gradient this step */
@@ -55,7 +63,7 @@ static inline float *embtable_row(const embtable *t, int32_t row)
 float *embtable_grad(embtable *t, int32_t row);
 /* Drop this step's gradients without applying them. */
 void embtable_clear_grad(embtable *t);
-/* Sparse Adagrad on the rows with a gradient, mark them dirty, clear grads. */
+/* Row-wise Adagrad on the rows with a gradient, mark them dirty, clear grads. */
 void embtable_adagrad(embtable *t, float lr, float eps);
 /* Ids updated since the last drain, each once, up to max; the rest stay. */
 size_t embtable_drain_dirty(embtable *t, int64_t *ids, size_t max);

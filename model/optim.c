@@ -1,9 +1,9 @@
 /* optim.c - SGD, Adagrad and Adam over flat arrays.
  *
  * Dense parameters live in one allocation per model, so one call updates all
- * of them; embedding tables call adagrad_update per touched row (sparse
- * Adagrad), which is why Adagrad takes no step counter: a row's effective
- * rate depends only on its own gradient history. */
+ * of them; embedding tables call rowwise_adagrad_update per touched row
+ * (sparse Adagrad), which is why Adagrad takes no step counter: a row's
+ * effective rate depends only on its own gradient history. */
 #include "model/optim.h"
 
 #include <math.h>
@@ -20,6 +20,17 @@ void adagrad_update(float *w, const float *g, float *acc, size_t n, float lr, fl
         acc[i] += g[i] * g[i];
         w[i] -= lr * g[i] / (sqrtf(acc[i]) + eps);
     }
+}
+
+void rowwise_adagrad_update(float *w, const float *g, float *acc, size_t n, float lr, float eps)
+{
+    float ss = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        ss += g[i] * g[i];
+    *acc += ss / (float)n;
+    float step = lr / (sqrtf(*acc) + eps);
+    for (size_t i = 0; i < n; i++)
+        w[i] -= step * g[i];
 }
 
 void adam_init(adam_state *s, float lr)

@@ -13,6 +13,10 @@ void sgd_update(float *w /* (n) */, const float *g /* (n) */, size_t n, float lr
 void adagrad_update(float *w /* (n) */, const float *g /* (n) */, float *acc /* (n) */, size_t n, float lr,
                     float eps);
 
+/* One accumulator for the whole row: acc += mean(g^2); w -= lr g / (sqrt(acc) + eps) */
+void rowwise_adagrad_update(float *w /* (n) */, const float *g /* (n) */, float *acc /* (1) */, size_t n,
+                            float lr, float eps);
+
 typedef struct {
     float lr, beta1, beta2, eps;
     long t; /* steps taken; adam_update increments it before use */

@@ -127,7 +127,7 @@ static void test_deterministic_init(void **state)
     embtable_free(&c);
 }
 
-/* Sparse Adagrad touches exactly the rows with a gradient, accumulates
+/* Sparse (row-wise) Adagrad touches exactly the rows with a gradient, accumulates
  * repeated gradients, and marks those rows dirty once. */
 static void test_adagrad_dirty(void **state)
 {
@@ -148,17 +148,20 @@ static void test_adagrad_dirty(void **state)
     for (int r = 0; r < 10; r++) {
         const float *w = embtable_row(&t, r);
         if (r == 3) {
-            /* first Adagrad step moves each coordinate by lr * sign(g) */
+            /* g = (2, -2): acc = mean(g^2) = 4, step lr / 2 */
             assert_float_equal(w[0], before[6] - 0.1f, 1e-6);
             assert_float_equal(w[1], before[7] + 0.1f, 1e-6);
         } else if (r == 7) {
+            /* g = (0, 0.5): acc = 0.125, step lr / sqrt(0.125) */
             assert_float_equal(w[0], before[14], 0); /* zero gradient: unchanged */
-            assert_float_equal(w[1], before[15] - 0.1f, 1e-6);
+            assert_float_equal(w[1], before[15] - 0.1f / sqrtf(0.125f) * 0.5f, 1e-6);
         } else {
             assert_memory_equal(w, before + 2 * r, 2 * sizeof(float));
         }
     }
-    assert_float_equal(t.acc[6], 4.0f, 1e-6);
+    assert_float_equal(t.acc[3], 4.0f, 1e-6);
+    assert_float_equal(t.acc[7], 0.125f, 1e-7);
+    assert_float_equal(t.acc[0], 0.0f, 0);
     assert_int_equal(t.n_touched, 0);
     int64_t ids[10];
     size_t n = embtable_drain_dirty(&t, ids, 1);

@@ -27,7 +27,9 @@
 #define NM 500
 #define NC 100
 #define NF 4
-#define NEV 200000
+#ifndef NEV
+#define NEV 200000 /* override (-DNEV=...) for a quick valgrind build */
+#endif
 #define BATCH 256
 #define MEMBER_BASE 1000000 /* ids far from 0 and not dense */
 #define COMPANY_BASE 7000

@@ -26,6 +26,12 @@ static void test_steps(void **state)
     adagrad_update(a, g, acc, 2, 0.1f, 0.0f); /* second: lr g / sqrt(2 g^2) */
     assert_float_equal(a[0], 0.9f - 0.1f / sqrtf(2.0f), 1e-6);
 
+    float rw[2] = {1.0f, -2.0f}, racc = 0.0f;
+    rowwise_adagrad_update(rw, g, &racc, 2, 0.1f, 0.0f); /* acc = (0.25 + 16) / 2 */
+    assert_float_equal(racc, 8.125f, 1e-6);
+    assert_float_equal(rw[0], 1.0f - 0.1f * 0.5f / sqrtf(8.125f), 1e-6);
+    assert_float_equal(rw[1], -2.0f + 0.1f * 4.0f / sqrtf(8.125f), 1e-6);
+
     float b[2] = {1.0f, -2.0f}, m[2] = {0}, v[2] = {0};
     adam_state s;
     adam_init(&s, 0.01f);
