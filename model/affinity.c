@@ -142,7 +142,10 @@ static void reserve(affinity *a, int B)
     a->cap = cap;
 }
 
-/* out = W2 relu(W1 x + b1) + b2; h keeps the ReLU output. */
+/* out = W2 relu(W1 x + b1) + b2 + x[:min(D, E)]; h keeps the ReLU output.
+ * The skip connection lets each id row act directly as a factor, as in a
+ * plain factorisation: without it, the rarely updated id rows must chase a
+ * shared MLP that changes every step, and learning was slow and fragile. */
 static void tower_forward(float *out /* (B, D) */, float *h /* (B, H) */, const float *x /* (B, E) */,
                           const float *w1, const float *b1, const float *w2, const float *b2, int B, int E, int H,
                           int D)
@@ -150,6 +153,10 @@ static void tower_forward(float *out /* (B, D) */, float *h /* (B, H) */, const 
     dense_forward(h, x, w1, b1, B, E, H);
     relu_forward(h, h, B * H);
     dense_forward(out, h, w2, b2, B, H, D);
+    int S = D < E ? D : E;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < S; k++)
+            out[(size_t)b * D + k] += x[(size_t)b * E + k];
 }
 
 /* dx is overwritten (not accumulated): it is scratch for the scatter. */
@@ -164,6 +171,10 @@ static void tower_backward(float *dx /* (B, E) */, float *dw1, float *db1, float
     dense_backward(dh, dw2, db2, dout, h, w2, B, H, D);
     relu_backward(dpre, dh, h, B * H);
     dense_backward(dx, dw1, db1, dpre, x, w1, B, E, H);
+    int S = D < E ? D : E;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < S; k++)
+            dx[(size_t)b * E + k] += dout[(size_t)b * D + k];
 }
 
 static void gather(float *x /* (B, E) */, int32_t *rows, embtable *t, const int64_t *ids, int B, int create)
@@ -267,6 +278,6 @@ void affinity_embed(const affinity *a, int which, int32_t row, float *out)
         float s = b2[k];
         for (int j = 0; j < H; j++)
             s += w2[(size_t)k * H + j] * h[j];
-        out[k] = s;
+        out[k] = s + (k < E ? x[k] : 0.0f);
     }
 }

@@ -58,8 +58,8 @@ void model_config_defaults(model_config *c)
     c->id_dim = 32;
     c->hidden = 32;
     c->table_capacity = 1000000;
-    c->lr_dense = 0.005f;
-    c->lr_table = 0.05f;
+    c->lr_dense = 0.002f;
+    c->lr_table = 0.3f;
     c->seed = 1;
     c->skill_dim = 16;
     c->ngram_buckets = 1 << 18;
