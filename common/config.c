@@ -109,7 +109,9 @@ static char *resolve_path(const char *cfg_path, const char *file)
 
 #define FAIL_AT(st, ...)                                                                           \
     do {                                                                                           \
-        int n_ = snprintf(err, errlen, "%s:%d: ", c->path, (st) ? config_setting_source_line(st) : 0); \
+        int line_ = (st) ? config_setting_source_line(st) : 0;                                    \
+        int n_ = line_ ? snprintf(err, errlen, "%s:%d: ", c->path, line_)                          \
+                       : snprintf(err, errlen, "%s: ", c->path);                                   \
         if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
             snprintf(err + n_, errlen - n_, __VA_ARGS__);                                          \
         return -1;                                                                                 \
@@ -357,8 +359,9 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
         load_schema_ids(&cf, c, err, errlen))
         goto out;
     if (log_level_from_name(c->log_level) < 0) {
-        snprintf(err, errlen, "%s: service.log_level: \"%s\" is not one of err, warning, notice, info, debug",
-                 path, c->log_level);
+        config_setting_t *st = config_lookup(&cf, "service.log_level");
+        snprintf(err, errlen, "%s:%d: service.log_level: \"%s\" is not one of err, warning, notice, info, debug",
+                 path, st ? config_setting_source_line(st) : 0, c->log_level);
         goto out;
     }
     {

@@ -5,10 +5,10 @@
 # (scripts/kafka.sh), creates the topics, runs the service while the generator
 # writes synthetic job events and the real skill annotations, shows the
 # service's per-task progressive AUC and a few published embeddings, then stops
-# everything it started. DEMO_VIEWS sets the number of job views (default 200000).
+# everything it started. DEMO_VIEWS sets the number of job views (default 600000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VIEWS=${DEMO_VIEWS:-200000}
+VIEWS=${DEMO_VIEWS:-600000}
 SKILLS=${MTS_SKILLS_DIR:-../shared/data/skills}
 mkdir -p run
 
