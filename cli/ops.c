@@ -332,8 +332,12 @@ void ops_reload(const ops_service *s)
             continue;
         float w = (float)s->cfg->tasks[t].loss_weight;
         if (!model_set_loss_weight || model_set_loss_weight(s->model, t, w)) {
-            log_warn("reload: refused: tasks[%s].loss_weight: this model cannot change it while running",
-                     s->cfg->tasks[t].name);
+            task_metrics tm;
+            model_task_metrics(s->model, t, &tm);
+            log_warn("reload: refused: tasks[%s].loss_weight: this model cannot change it while running (kept %g)",
+                     s->cfg->tasks[t].name, tm.loss_weight);
+            s->cfg->tasks[t].loss_weight = tm.loss_weight; /* the live value stays the running one */
+            r.applied--;
             r.refused++;
         }
     }

@@ -30,8 +30,10 @@ void log_redact(const char *secret)
     pthread_mutex_unlock(&secrets_lock);
 }
 
-/* Replace every registered secret in msg (NUL-terminated, size cap) in place. */
-static void scrub(char *msg, size_t cap)
+/* Replace every registered secret in msg (NUL-terminated, size cap) in place.
+ * truncated: the line was cut at cap, so its end may hold the start of a
+ * secret; that part is cut off too. */
+static void scrub(char *msg, size_t cap, int truncated)
 {
     static const char mark[] = "[redacted]";
     pthread_mutex_lock(&secrets_lock);
@@ -52,6 +54,12 @@ static void scrub(char *msg, size_t cap)
             memcpy(p, mark, ml);
             p += ml;
         }
+        size_t len = strlen(msg);
+        for (size_t k = sl - 1; truncated && k > 0; k--)
+            if (k <= len && !memcmp(msg + len - k, secrets[i], k)) {
+                msg[len - k] = '\0';
+                break;
+            }
     }
     pthread_mutex_unlock(&secrets_lock);
 }
@@ -83,8 +91,8 @@ int log_level_from_name(const char *name)
 static void vlog(int level, const char *func, int line, const char *fmt, va_list ap)
 {
     char msg[1024];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    scrub(msg, sizeof(msg));
+    int full = vsnprintf(msg, sizeof(msg), fmt, ap);
+    scrub(msg, sizeof(msg), full >= (int)sizeof(msg));
     /* One fprintf per line so concurrent writers do not interleave. */
     if (cur_level >= LOG_LVL_DEBUG)
         fprintf(stderr, "<%d>mtlstream[%s:%d]: %s\n", level, func, line, msg);
