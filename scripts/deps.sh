@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian 12 packages mtlstream needs to build, test and
-# run its local Kafka broker.
+# run its local Kafka broker (systemd for systemd-analyze, prometheus for
+# promtool, curl: the ops tests).
 #
 # It asks dpkg-query which packages are not installed and does nothing else
 # when none is missing, so it costs a fraction of a second on a prepared
@@ -15,7 +16,8 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config librdkafka-dev libavro-dev libopenblas-dev libconfig-dev
-    libcmocka-dev libjansson-dev libsystemd-dev libmicrohttpd-dev valgrind time)
+    libcmocka-dev libjansson-dev libsystemd-dev libmicrohttpd-dev valgrind time
+    systemd prometheus curl)
 
 check_only=0
 case ${1:-} in

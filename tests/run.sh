@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${BUILD:-build}
 LOGS=$BUILD/test-logs
-mkdir -p "$LOGS"
+mkdir -p "$LOGS/unit" "$LOGS/e2e"
 only_unit=0
 filter=""
 for a in "$@"; do
