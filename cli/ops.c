@@ -12,10 +12,8 @@
  * and lets config_reload() copy what may change. The consumer is never
  * touched, so the group membership survives a reload.
  *
- * Loss weights: the model copies its configuration, and its public API has
- * no setter yet. model_set_loss_weight() is referenced weakly: when the
- * model provides it, changed weights reach the model; until then they are
- * refused with a log line. */
+ * Loss weights: the model keeps its own copy of the configuration, so a
+ * changed weight is passed on with model_set_loss_weight(). */
 #include "cli/ops.h"
 
 #include "common/log.h"
@@ -35,7 +33,6 @@
 
 /* Set the weight of task's loss in the combined loss; 0 or -1 (bad task or
  * weight). Not yet in model/model.h: see the comment at the top. */
-extern int model_set_loss_weight(mts_model *m, int task, float w) __attribute__((weak));
 
 enum { SNAPSHOT_MS = 1000, HEALTH_STALE_MS = 30000 };
 
@@ -331,7 +328,7 @@ void ops_reload(const ops_service *s)
         if (!(r.loss_weights_changed & (1u << t)))
             continue;
         float w = (float)s->cfg->tasks[t].loss_weight;
-        if (!model_set_loss_weight || model_set_loss_weight(s->model, t, w)) {
+        if (model_set_loss_weight(s->model, t, w)) {
             task_metrics tm;
             model_task_metrics(s->model, t, &tm);
             log_warn("reload: refused: tasks[%s].loss_weight: this model cannot change it while running (kept %g)",

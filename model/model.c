@@ -434,6 +434,14 @@ uint64_t model_entities_refused(const mts_model *m, entity_kind k)
     return t ? t->refused : 0;
 }
 
+int model_set_loss_weight(mts_model *m, int task, float w)
+{
+    if (task < 0 || task >= m->cfg.n_tasks || !isfinite(w) || w < 0)
+        return -1;
+    m->cfg.tasks[task].loss_weight = w;
+    return 0;
+}
+
 int model_dim(const mts_model *m)
 {
     return m->cfg.dim;

@@ -94,6 +94,9 @@ size_t model_entity_ids(const mts_model *m, entity_kind k, int64_t *ids, size_t 
 size_t model_entity_count(const mts_model *m, entity_kind k);
 uint64_t model_entities_refused(const mts_model *m, entity_kind k); /* new ids turned away: table full */
 int model_dim(const mts_model *m);
+/* Change a task's loss weight while running (SIGHUP reload). -1 if the task
+ * index is out of range or w is not finite and >= 0. */
+int model_set_loss_weight(mts_model *m, int task, float w);
 
 /* Skill confidence for one row of a TASK_SKILL task (0..1); -1 if the model
  * has no skill task or the row lacks the fields. Does not learn. */

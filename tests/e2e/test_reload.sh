@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SIGHUP reload against the real broker. The service starts with a 10-minute
 # publish interval, learns from generated events and publishes nothing; a
-# SIGHUP with publish_interval_ms = 300 makes it publish within seconds,
+# SIGHUP with publish_interval_ms = 300 (and job_view's loss weight 0.5) makes
+# it publish within seconds and changes the weight,
 # without a group rebalance (no revoke or new assignment in the log). A second
 # SIGHUP with a changed topic is refused with a log line and the service keeps
 # consuming its old topic. Then SIGTERM, exit 0.
@@ -24,7 +25,8 @@ before=$(metric "$WORK/m.txt" 'mtlstream_embeddings_published_total')
 [ "$before" = 0 ] || fail "published $before embeddings with a 10-minute interval (expected 0 before reload)"
 assigned_before=$(grep -c 'assigned [0-9]* partition' "$WORK/run.err")
 
-sed -i "s/publish_interval_ms = 600000;/publish_interval_ms = 300;/" "$conf"
+sed -i -e "s/publish_interval_ms = 600000;/publish_interval_ms = 300;/" \
+  -e 's/label = "viewed"; loss_weight = 1.0;/label = "viewed"; loss_weight = 0.5;/' "$conf"
 t0=$(date +%s%N)
 kill -HUP $svc
 published() { scrape && [ "$(metric "$WORK/m.txt" 'mtlstream_embeddings_published_total')" -gt 0 ]; }
@@ -34,6 +36,8 @@ after=$(metric "$WORK/m.txt" 'mtlstream_embeddings_published_total')
 grep -q 'reload: output.publish_interval_ms: 600000 -> 300' "$WORK/run.err" || fail "reload not logged"
 grep -q '^mtlstream_publish_interval_seconds 0.29999' "$WORK/m.txt" || grep -q '^mtlstream_publish_interval_seconds 0.3$' "$WORK/m.txt" ||
   fail "metrics do not show the new interval"
+grep -q '^mtlstream_loss_weight{task="job_view"} 0.5$' "$WORK/m.txt" || { grep loss_weight "$WORK/m.txt"; fail "loss weight change not applied"; }
+grep -q '^mtlstream_loss_weight{task="job_apply"} 1$' "$WORK/m.txt" || fail "other task's loss weight changed"
 
 sed -i 's/topic = "r1.jobs.views"/topic = "r1.jobs.views.renamed"/' "$conf"
 kill -HUP $svc
