@@ -29,6 +29,7 @@ run_one() { # name, command...
   local name=$1; shift
   if [ -n "$filter" ] && [[ $name != *"$filter"* ]]; then return; fi
   local t0=$SECONDS
+  mkdir -p "$(dirname "$LOGS/$name.log")"
   if "$@" >"$LOGS/$name.log" 2>&1; then
     passed=$((passed + 1)); echo "PASS  $name ($((SECONDS - t0)) s)"
   else
