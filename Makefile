@@ -14,6 +14,9 @@ BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 DATADIR ?= $(PREFIX)/share
 UNITDIR ?= /lib/systemd/system
+MANDIR ?= $(DATADIR)/man
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+UNITS := mtlstream.service mtlstream-replay@.service
 DESTDIR ?=
 
 CC ?= cc
@@ -27,7 +30,7 @@ endif
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
-PKGS := rdkafka jansson libconfig libsystemd
+PKGS := rdkafka jansson libconfig libsystemd libmicrohttpd
 CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lm -lpthread
 
@@ -124,18 +127,32 @@ sanitize: $(DECODER_TESTS:%=build-asan/dtests/%) $(DECODER_TESTS:%=$(BUILD)/test
 	for t in $(DECODER_TESTS); do valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite \
 	    $(BUILD)/tests/$$t || exit 1; done
 
+# install: the binary, the man page, the schemas, a sample configuration whose
+# schema paths point at the installed schemas, the unit files with ExecStart
+# and the configuration path rewritten for BINDIR and SYSCONFDIR, and the
+# sysusers.d entry for the mtlstream user. An existing mtlstream.conf is never
+# touched (copy the sample to start). uninstall removes what install wrote.
 install: mtlstream
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/mtlstream/schemas $(DESTDIR)$(SYSCONFDIR)/mtlstream \
-	    $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 mtlstream $(DESTDIR)$(BINDIR)/mtlstream
 	install -m 0644 schemas/*.avsc $(DESTDIR)$(DATADIR)/mtlstream/schemas/
-	install -m 0644 conf/mtlstream.conf $(DESTDIR)$(SYSCONFDIR)/mtlstream/mtlstream.conf.sample
-	install -m 0644 systemd/*.service $(DESTDIR)$(UNITDIR)/
+	sed -e 's#"\.\./schemas/#"$(DATADIR)/mtlstream/schemas/#g' conf/mtlstream.conf \
+	    >$(DESTDIR)$(SYSCONFDIR)/mtlstream/mtlstream.conf.sample
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mtlstream/mtlstream.conf.sample
+	for u in $(UNITS); do \
+	    sed -e 's#/usr/local/bin/mtlstream#$(BINDIR)/mtlstream#' -e 's#/etc/mtlstream/#$(SYSCONFDIR)/mtlstream/#' \
+	        systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 systemd/mtlstream.sysusers $(DESTDIR)$(SYSUSERSDIR)/mtlstream.conf
+	install -m 0644 docs/mtlstream.1 $(DESTDIR)$(MANDIR)/man1/mtlstream.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mtlstream $(DESTDIR)$(SYSCONFDIR)/mtlstream/mtlstream.conf.sample
 	rm -rf $(DESTDIR)$(DATADIR)/mtlstream
-	rm -f $(patsubst systemd/%,$(DESTDIR)$(UNITDIR)/%,$(wildcard systemd/*.service))
+	rm -f $(patsubst %,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/mtlstream.conf $(DESTDIR)$(MANDIR)/man1/mtlstream.1
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/mtlstream 2>/dev/null
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TOOL_SRC)

@@ -108,13 +108,22 @@ static int resolve_target(const mts_config *c, framing_kind fk, int kind, gen_ta
     return 0;
 }
 
-static int produce(rd_kafka_t *rk, gen_target *t, const char *key, size_t klen, const mts_buf *b,
-                   int64_t ts)
+static uint64_t delivery_failures;
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    if (m->err && delivery_failures++ < 5)
+        fprintf(stderr, "mtlstream gen: delivery to %s failed: %s\n", rd_kafka_topic_name(m->rkt),
+                rd_kafka_err2str(m->err));
+}
+
+/* Enqueue one message; the Kafka timestamp is the time of production. */
+static int produce(rd_kafka_t *rk, gen_target *t, const char *key, size_t klen, const mts_buf *b)
 {
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
-            RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_END);
         if (!e)
             return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -246,6 +255,8 @@ int gen_main(int argc, char **argv)
     int no_skills = 0;
     world_config wc;
     world_config_defaults(&wc);
+    /* Event times start now: events dated years back look stale to consumers. */
+    wc.start_ms = now_ms();
     int o;
     while ((o = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
         switch (o) {
@@ -311,6 +322,7 @@ int gen_main(int argc, char **argv)
         rc = EXIT_CONFIG;
         goto out;
     }
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     char kerr[512];
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
     if (!rk) {
@@ -353,11 +365,11 @@ int gen_main(int argc, char **argv)
                 make_bad(bad_written, fk, t, v, &b, &rng);
                 char bad_key[32];
                 int bklen = snprintf(bad_key, sizeof(bad_key), "bad-%" PRIu64, bad_written);
-                if (produce(rk, t, bad_key, (size_t)bklen, &b, ev.timestamp_ms))
+                if (produce(rk, t, bad_key, (size_t)bklen, &b))
                     run = 0;
                 bad_written++;
             }
-            if (encode(fk, t, v, &b) || produce(rk, t, key, (size_t)klen, &b, ev.timestamp_ms))
+            if (encode(fk, t, v, &b) || produce(rk, t, key, (size_t)klen, &b))
                 run = 0;
             t->written++;
             json_decref(v);
@@ -367,7 +379,7 @@ int gen_main(int argc, char **argv)
             const skill_event *se = &corpus.events[skill_next++];
             json_t *v = skill_event_to_json(se, ev.timestamp_ms);
             if (encode(fk, &targets[T_SKILL], v, &b) ||
-                produce(rk, &targets[T_SKILL], se->doc_id, strlen(se->doc_id), &b, ev.timestamp_ms))
+                produce(rk, &targets[T_SKILL], se->doc_id, strlen(se->doc_id), &b))
                 run = 0;
             targets[T_SKILL].written++;
             json_decref(v);
@@ -390,7 +402,7 @@ int gen_main(int argc, char **argv)
         json_decref(v);
         char bad_key[32];
         int bklen = snprintf(bad_key, sizeof(bad_key), "bad-%" PRIu64, bad_written);
-        if (produce(rk, t, bad_key, (size_t)bklen, &b, ev.timestamp_ms))
+        if (produce(rk, t, bad_key, (size_t)bklen, &b))
             break;
         bad_written++;
     }
@@ -402,8 +414,9 @@ int gen_main(int argc, char **argv)
            targets[T_VIEW].written, targets[T_APPLY].written, targets[T_INMAIL].written,
            targets[T_SKILL].written, bad_written, secs, secs > 0 ? (double)total / secs : 0.0,
            left ? " -- NOT ALL DELIVERED" : "");
-    if (left) {
-        fprintf(stderr, "mtlstream gen: %d messages not delivered within 60 s\n", left);
+    if (left || delivery_failures) {
+        fprintf(stderr, "mtlstream gen: %d messages not delivered within 60 s, %" PRIu64 " failed\n", left,
+                delivery_failures);
         rc = EXIT_RUNTIME;
     }
 out:

@@ -8,6 +8,7 @@
  * embedding published, the producer flushed within output.flush_timeout_ms,
  * offsets committed, and the process exits 0. */
 #include "cli/cli.h"
+#include "cli/ops.h"
 
 #include "common/kafka.h"
 #include "common/log.h"
@@ -23,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
 static volatile sig_atomic_t run = 1;
 
@@ -82,7 +82,6 @@ static void print_status(const service *s, FILE *f, int final)
         fprintf(f, "%s\n", line);
     else
         log_notice("%s", line);
-    sd_notifyf(0, "STATUS=learned %" PRIu64 " events, rejected %" PRIu64, s->learned, is->rejected_total);
 }
 
 /* The model's settings and tasks from the configuration. */
@@ -126,7 +125,18 @@ static void usage(FILE *f)
                "  -h, --help             this text\n"
                "\n"
                "Signals: SIGTERM/SIGINT stop cleanly (final batch learned, embeddings published and\n"
-               "flushed, offsets committed). Exit codes: see `mtlstream --help`.\n");
+               "flushed, offsets committed). SIGHUP re-reads the configuration: log level, status\n"
+               "interval, batch latency, publish interval and rate bound, flush bound and task loss\n"
+               "weights change at once; any other change is refused with a log line (restart for it).\n"
+               "\n"
+               "Under systemd (Type=notify): READY=1 after configuration, schemas, model and\n"
+               "subscription; STATUS= with throughput and lag; WATCHDOG=1 at least every WatchdogSec/2;\n"
+               "STOPPING=1 at shutdown. service.metrics_listen serves /metrics (Prometheus) and\n"
+               "/healthz (JSON; 200 when ready, 503 otherwise).\n"
+               "\n"
+               "Exit codes: 0 clean stop, 1 runtime failure (or embeddings still queued after the\n"
+               "final flush), 64 bad command line, 66 configuration file missing, 69 broker\n"
+               "unavailable at start-up, 70 internal error, 78 configuration error.\n");
 }
 
 int run_main(int argc, char **argv)
@@ -175,6 +185,11 @@ int run_main(int argc, char **argv)
         }
         log_set_level(log_level_from_name(level));
     }
+    rc = ops_start(&cfg);
+    if (rc) {
+        config_free(&cfg);
+        return rc;
+    }
 
     service s = {.cfg = &cfg};
     char err[1024];
@@ -215,8 +230,8 @@ int run_main(int argc, char **argv)
     }
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
-    signal(SIGHUP, SIG_IGN);
-    sd_notify(0, "READY=1");
+    ops_service ops = {&cfg, s.in, s.model, s.pub, s.producer, &s.steps, &s.learned};
+    ops_ready(&ops);
     log_notice("running: %d task(s), group %s, batches of %d", cfg.n_tasks, cfg.group_id, cfg.batch_size);
 
     int64_t next_publish = mono_ms() + cfg.publish_interval_ms;
@@ -237,7 +252,11 @@ int run_main(int argc, char **argv)
             print_status(&s, NULL, 0);
             next_status = now + cfg.status_interval_s * 1000LL;
         }
-        sd_notify(0, "WATCHDOG=1");
+        ops_tick(&ops);
+        if (ops_reload_pending()) {
+            ops_reload(&ops);
+            next_publish = mono_ms() + cfg.publish_interval_ms;
+        }
         if (idle_exit_s) {
             int64_t last = intake_get_stats(s.in)->last_message_ms;
             if (last && now - last > idle_exit_s * 1000LL) {
@@ -251,7 +270,7 @@ int run_main(int argc, char **argv)
             }
         }
     }
-    sd_notify(0, "STOPPING=1");
+    ops_stopping(&ops);
     log_notice("stopping: learning the pending batch, publishing, flushing");
     learn_batch(&s);
     publisher_publish_all_dirty(s.pub, s.model);
@@ -275,6 +294,7 @@ int run_main(int argc, char **argv)
     if (left > 0)
         rc = EXIT_RUNTIME;
 out:
+    ops_stop();
     publisher_free(s.pub);
     model_free(s.model);
     intake_free(s.in);

@@ -7,6 +7,7 @@
  * not silently fall back to a default. */
 #include "config.h"
 
+#include "kafka.h"
 #include "log.h"
 #include "util.h"
 
@@ -16,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_INT, S_FLOAT, S_STRING } setting_type;
+/* S_STRING_OPT: a string that may be empty ("" switches the feature off). */
+typedef enum { S_INT, S_FLOAT, S_STRING, S_STRING_OPT, S_BOOL } setting_type;
 
 typedef struct {
     const char *path;   /* dotted libconfig path */
@@ -25,38 +27,43 @@ typedef struct {
     const char *dflt;   /* default, as text */
     size_t offset;      /* target field in mts_config */
     const char *doc;
+    int reload;         /* 1: SIGHUP applies a new value without a restart */
 } setting;
 
 #define F(field) offsetof(mts_config, field)
 
 static const setting settings[] = {
-    {"service.log_level", S_STRING, 0, 0, "info", F(log_level), "err|warning|notice|info|debug"},
-    {"service.state_dir", S_STRING, 0, 0, "/var/lib/mtlstream", F(state_dir), "checkpoints and state"},
-    {"service.status_interval_s", S_INT, 1, 3600, "10", F(status_interval_s), "seconds between status lines"},
-    {"input.group_id", S_STRING, 0, 0, "mtlstream", F(group_id), "Kafka consumer group"},
-    {"input.framing", S_STRING, 0, 0, "confluent", F(framing), "confluent|single-object|plain"},
-    {"input.batch_size", S_INT, 1, 65536, "256", F(batch_size), "rows per training step"},
-    {"input.batch_latency_ms", S_INT, 1, 600000, "200", F(batch_latency_ms), "train a partial batch after this"},
+    {"service.log_level", S_STRING, 0, 0, "info", F(log_level), "err|warning|notice|info|debug", 1},
+    {"service.state_dir", S_STRING, 0, 0, "/var/lib/mtlstream", F(state_dir), "checkpoints and state", 0},
+    {"service.status_interval_s", S_INT, 1, 3600, "10", F(status_interval_s), "seconds between status lines", 1},
+    {"service.metrics_listen", S_STRING_OPT, 0, 0, "127.0.0.1:9464", F(metrics_listen),
+     "HOST:PORT of the /metrics and /healthz endpoint; empty: off", 0},
+    {"service.metrics_allow_remote", S_BOOL, 0, 1, "false", F(metrics_allow_remote),
+     "allow a non-loopback metrics_listen address", 0},
+    {"input.group_id", S_STRING, 0, 0, "mtlstream", F(group_id), "Kafka consumer group", 0},
+    {"input.framing", S_STRING, 0, 0, "confluent", F(framing), "confluent|single-object|plain", 0},
+    {"input.batch_size", S_INT, 1, 65536, "256", F(batch_size), "rows per training step", 0},
+    {"input.batch_latency_ms", S_INT, 1, 600000, "200", F(batch_latency_ms), "train a partial batch after this", 1},
     {"input.dead_letter_topic", S_STRING, 0, 0, "mtlstream.deadletter", F(dead_letter_topic),
-     "where bad input goes, with the reason in headers"},
-    {"model.dim", S_INT, 1, 1024, "16", F(dim), "published embedding width"},
-    {"model.id_dim", S_INT, 1, 1024, "32", F(id_dim), "id embedding width"},
-    {"model.hidden", S_INT, 1, 4096, "32", F(hidden), "tower hidden width"},
-    {"model.table_capacity", S_INT, 16, 100000000, "1000000", F(table_capacity), "rows per entity table"},
-    {"model.skill_dim", S_INT, 1, 1024, "16", F(skill_dim), "skill model width"},
-    {"model.ngram_buckets", S_INT, 16, 16777216, "65536", F(ngram_buckets), "hashed n-gram rows"},
-    {"model.lr_dense", S_FLOAT, 0, 10, "0.002", F(lr_dense), "Adam learning rate of dense layers"},
-    {"model.lr_table", S_FLOAT, 0, 10, "0.3", F(lr_table), "Adagrad learning rate of tables"},
-    {"model.seed", S_INT, 0, INT_MAX, "42", F(seed), "initialisation seed"},
-    {"output.member_topic", S_STRING, 0, 0, "mtlstream.embeddings.members", F(member_topic), "member embeddings"},
+     "where bad input goes, with the reason in headers", 0},
+    {"model.dim", S_INT, 1, 1024, "16", F(dim), "published embedding width", 0},
+    {"model.id_dim", S_INT, 1, 1024, "32", F(id_dim), "id embedding width", 0},
+    {"model.hidden", S_INT, 1, 4096, "32", F(hidden), "tower hidden width", 0},
+    {"model.table_capacity", S_INT, 16, 100000000, "1000000", F(table_capacity), "rows per entity table", 0},
+    {"model.skill_dim", S_INT, 1, 1024, "16", F(skill_dim), "skill model width", 0},
+    {"model.ngram_buckets", S_INT, 16, 16777216, "65536", F(ngram_buckets), "hashed n-gram rows", 0},
+    {"model.lr_dense", S_FLOAT, 0, 10, "0.002", F(lr_dense), "Adam learning rate of dense layers", 0},
+    {"model.lr_table", S_FLOAT, 0, 10, "0.3", F(lr_table), "Adagrad learning rate of tables", 0},
+    {"model.seed", S_INT, 0, INT_MAX, "42", F(seed), "initialisation seed", 0},
+    {"output.member_topic", S_STRING, 0, 0, "mtlstream.embeddings.members", F(member_topic), "member embeddings", 0},
     {"output.company_topic", S_STRING, 0, 0, "mtlstream.embeddings.companies", F(company_topic),
-     "company embeddings"},
-    {"output.schema", S_STRING, 0, 0, "../schemas/embedding.avsc", F(output_schema_file), "embedding schema"},
-    {"output.schema_id", S_INT, 0, INT_MAX, "100", F(output_schema_id), "Confluent id written on output"},
+     "company embeddings", 0},
+    {"output.schema", S_STRING, 0, 0, "../schemas/embedding.avsc", F(output_schema_file), "embedding schema", 0},
+    {"output.schema_id", S_INT, 0, INT_MAX, "100", F(output_schema_id), "Confluent id written on output", 0},
     {"output.publish_interval_ms", S_INT, 10, 3600000, "1000", F(publish_interval_ms),
-     "how often changed embeddings are published"},
-    {"output.publish_max_per_s", S_INT, 1, 10000000, "100000", F(publish_max_per_s), "publish rate bound"},
-    {"output.flush_timeout_ms", S_INT, 0, 600000, "10000", F(flush_timeout_ms), "bound on the final flush"},
+     "how often changed embeddings are published", 1},
+    {"output.publish_max_per_s", S_INT, 1, 10000000, "100000", F(publish_max_per_s), "publish rate bound", 1},
+    {"output.flush_timeout_ms", S_INT, 0, 600000, "10000", F(flush_timeout_ms), "bound on the final flush", 1},
 };
 
 /* Sections and lists parsed by hand; any other top-level name is refused. */
@@ -78,16 +85,25 @@ static int setting_known(const char *path)
     return 0;
 }
 
+static int is_string(const setting *s)
+{
+    return s->type == S_STRING || s->type == S_STRING_OPT;
+}
+
 static int set_default(mts_config *c, const setting *s)
 {
     switch (s->type) {
     case S_INT:
         *(int *)((char *)c + s->offset) = atoi(s->dflt);
         break;
+    case S_BOOL:
+        *(int *)((char *)c + s->offset) = !strcmp(s->dflt, "true");
+        break;
     case S_FLOAT:
         *(double *)((char *)c + s->offset) = atof(s->dflt);
         break;
     case S_STRING:
+    case S_STRING_OPT:
         *str_field(c, s) = xstrdup(s->dflt);
         break;
     }
@@ -109,7 +125,9 @@ static char *resolve_path(const char *cfg_path, const char *file)
 
 #define FAIL_AT(st, ...)                                                                           \
     do {                                                                                           \
-        int n_ = snprintf(err, errlen, "%s:%d: ", c->path, (st) ? config_setting_source_line(st) : 0); \
+        int line_ = (st) ? config_setting_source_line(st) : 0;                                    \
+        int n_ = line_ ? snprintf(err, errlen, "%s:%d: ", c->path, line_)                          \
+                       : snprintf(err, errlen, "%s: ", c->path);                                   \
         if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
             snprintf(err + n_, errlen - n_, __VA_ARGS__);                                          \
         return -1;                                                                                 \
@@ -121,11 +139,17 @@ static int load_scalar(config_t *cf, mts_config *c, const setting *s, char *err,
     if (!st)
         return set_default(c, s);
     int t = config_setting_type(st);
-    if (s->type == S_STRING) {
+    if (s->type == S_BOOL) {
+        if (t != CONFIG_TYPE_BOOL)
+            FAIL_AT(st, "%s: expected true or false", s->path);
+        *(int *)((char *)c + s->offset) = config_setting_get_bool(st);
+        return 0;
+    }
+    if (is_string(s)) {
         if (t != CONFIG_TYPE_STRING)
             FAIL_AT(st, "%s: expected a string", s->path);
         const char *v = config_setting_get_string(st);
-        if (!*v)
+        if (!*v && s->type == S_STRING)
             FAIL_AT(st, "%s: must not be empty", s->path);
         *str_field(c, s) = xstrdup(v);
         return 0;
@@ -203,6 +227,8 @@ static int load_kafka(config_t *cf, mts_config *c, char *err, size_t errlen)
         default:
             FAIL_AT(st, "kafka.%s: expected a string, integer or boolean", config_setting_name(st));
         }
+        if (kafka_prop_is_secret(key))
+            log_redact(val); /* from now on no log line can show it */
         c->kafka_keys[c->n_kafka_props] = xstrdup(key);
         c->kafka_values[c->n_kafka_props] = xstrdup(val);
         c->n_kafka_props++;
@@ -334,7 +360,7 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
     memset(c, 0, sizeof(*c));
     c->path = xstrdup(path);
     for (size_t i = 0; i < ARRAY_LEN(settings); i++)
-        if (settings[i].type == S_STRING)
+        if (is_string(&settings[i]))
             *str_field(c, &settings[i]) = NULL;
 
     config_t cf;
@@ -357,8 +383,9 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
         load_schema_ids(&cf, c, err, errlen))
         goto out;
     if (log_level_from_name(c->log_level) < 0) {
-        snprintf(err, errlen, "%s: service.log_level: \"%s\" is not one of err, warning, notice, info, debug",
-                 path, c->log_level);
+        config_setting_t *st = config_lookup(&cf, "service.log_level");
+        snprintf(err, errlen, "%s:%d: service.log_level: \"%s\" is not one of err, warning, notice, info, debug",
+                 path, st ? config_setting_source_line(st) : 0, c->log_level);
         goto out;
     }
     {
@@ -375,7 +402,7 @@ out:
 void config_free(mts_config *c)
 {
     for (size_t i = 0; i < ARRAY_LEN(settings); i++)
-        if (settings[i].type == S_STRING)
+        if (is_string(&settings[i]))
             free(*str_field(c, &settings[i]));
     for (int i = 0; i < c->n_kafka_props; i++) {
         free(c->kafka_keys[i]);
@@ -401,11 +428,14 @@ void config_print_defaults(void)
 {
     for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
         const setting *s = &settings[i];
-        if (s->type == S_STRING)
-            printf("%-28s string  default \"%s\"  %s\n", s->path, s->dflt, s->doc);
+        const char *live = s->reload ? "  (SIGHUP reloads it)" : "";
+        if (is_string(s))
+            printf("%-28s string  default \"%s\"  %s%s\n", s->path, s->dflt, s->doc, live);
+        else if (s->type == S_BOOL)
+            printf("%-28s bool    default %s  %s%s\n", s->path, s->dflt, s->doc, live);
         else
-            printf("%-28s %-7s default %s  [%g, %g]  %s\n", s->path, s->type == S_INT ? "int" : "float",
-                   s->dflt, s->min, s->max, s->doc);
+            printf("%-28s %-7s default %s  [%g, %g]  %s%s\n", s->path, s->type == S_INT ? "int" : "float",
+                   s->dflt, s->min, s->max, s->doc, live);
     }
 }
 
@@ -423,4 +453,122 @@ int config_task_by_topic(const mts_config *c, const char *topic)
         if (!strcmp(c->tasks[i].topic, topic))
             return i;
     return -1;
+}
+
+/* Reload --------------------------------------------------------------- */
+
+static int str_differs(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+/* Text of a scalar setting's value, for the reload log. */
+static void scalar_text(const mts_config *c, const setting *s, char *out, size_t n)
+{
+    const char *p = (const char *)c + s->offset;
+    if (is_string(s))
+        snprintf(out, n, "\"%s\"", *(char *const *)p ? *(char *const *)p : "");
+    else if (s->type == S_FLOAT)
+        snprintf(out, n, "%g", *(const double *)p);
+    else if (s->type == S_BOOL)
+        snprintf(out, n, "%s", *(const int *)p ? "true" : "false");
+    else
+        snprintf(out, n, "%d", *(const int *)p);
+}
+
+static int scalar_differs(const mts_config *a, const mts_config *b, const setting *s)
+{
+    const char *pa = (const char *)a + s->offset, *pb = (const char *)b + s->offset;
+    if (is_string(s))
+        return str_differs(*(char *const *)pa, *(char *const *)pb);
+    if (s->type == S_FLOAT)
+        return *(const double *)pa != *(const double *)pb;
+    return *(const int *)pa != *(const int *)pb;
+}
+
+static void refuse(int *refused, const char *what)
+{
+    (*refused)++;
+    log_warn("reload: refused: %s changed; it needs a restart (the running value is kept)", what);
+}
+
+int config_reload(mts_config *live, const mts_config *fresh, config_reload_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+        const setting *s = &settings[i];
+        if (!scalar_differs(live, fresh, s))
+            continue;
+        char before[128], after[128];
+        scalar_text(live, s, before, sizeof(before));
+        scalar_text(fresh, s, after, sizeof(after));
+        if (!s->reload) {
+            char what[512];
+            snprintf(what, sizeof(what), "%s (%s -> %s)", s->path, before, after);
+            refuse(&res->refused, what);
+            continue;
+        }
+        char *pl = (char *)live + s->offset;
+        const char *pf = (const char *)fresh + s->offset;
+        if (is_string(s)) {
+            free(*(char **)pl);
+            *(char **)pl = xstrdup(*(char *const *)pf);
+        } else if (s->type == S_FLOAT) {
+            *(double *)pl = *(const double *)pf;
+        } else {
+            *(int *)pl = *(const int *)pf;
+        }
+        res->applied++;
+        log_notice("reload: %s: %s -> %s", s->path, before, after);
+    }
+    int same_kafka = live->n_kafka_props == fresh->n_kafka_props;
+    for (int i = 0; same_kafka && i < live->n_kafka_props; i++)
+        same_kafka = !str_differs(live->kafka_keys[i], fresh->kafka_keys[i]) &&
+                     !str_differs(live->kafka_values[i], fresh->kafka_values[i]);
+    if (!same_kafka)
+        refuse(&res->refused, "the kafka section"); /* values may be secrets: not shown */
+    int same_ids = live->n_schema_ids == fresh->n_schema_ids;
+    for (int i = 0; same_ids && i < live->n_schema_ids; i++)
+        same_ids = live->schema_ids[i].id == fresh->schema_ids[i].id &&
+                   !str_differs(live->schema_ids[i].file, fresh->schema_ids[i].file);
+    if (!same_ids)
+        refuse(&res->refused, "input.schemas");
+    if (live->n_tasks != fresh->n_tasks) {
+        char what[128];
+        snprintf(what, sizeof(what), "the task list (%d -> %d tasks)", live->n_tasks, fresh->n_tasks);
+        refuse(&res->refused, what);
+        return res->refused;
+    }
+    static const struct {
+        const char *name;
+        size_t off;
+    } fields[] = {{"name", offsetof(cfg_task, name)},   {"kind", offsetof(cfg_task, kind)},
+                  {"topic", offsetof(cfg_task, topic)}, {"schema", offsetof(cfg_task, schema_file)},
+                  {"label", offsetof(cfg_task, label)}, {"member", offsetof(cfg_task, member)},
+                  {"company", offsetof(cfg_task, company)}};
+    for (int t = 0; t < live->n_tasks; t++) {
+        cfg_task *a = &live->tasks[t];
+        const cfg_task *b = &fresh->tasks[t];
+        for (size_t f = 0; f < ARRAY_LEN(fields); f++) {
+            const char *va = *(char *const *)((const char *)a + fields[f].off);
+            const char *vb = *(char *const *)((const char *)b + fields[f].off);
+            if (str_differs(va, vb)) {
+                char what[512];
+                snprintf(what, sizeof(what), "tasks[%s].%s (\"%s\" -> \"%s\")", a->name, fields[f].name, va, vb);
+                refuse(&res->refused, what);
+            }
+        }
+        if (a->pos_weight != b->pos_weight) {
+            char what[256];
+            snprintf(what, sizeof(what), "tasks[%s].pos_weight (%g -> %g)", a->name, a->pos_weight, b->pos_weight);
+            refuse(&res->refused, what);
+        }
+        if (a->loss_weight != b->loss_weight) {
+            log_notice("reload: tasks[%s].loss_weight: %g -> %g", a->name, a->loss_weight, b->loss_weight);
+            a->loss_weight = b->loss_weight;
+            res->loss_weights_changed |= 1u << t;
+            res->applied++;
+        }
+    }
+    return res->refused;
 }

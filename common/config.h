@@ -50,6 +50,8 @@ typedef struct {
     char *log_level;     /* err, warning, notice, info, debug */
     char *state_dir;     /* checkpoints and state */
     int status_interval_s; /* seconds between status log lines */
+    char *metrics_listen; /* HOST:PORT of /metrics and /healthz; "" disables */
+    int metrics_allow_remote; /* 1: a non-loopback metrics_listen is allowed */
 
     /* kafka: librdkafka properties, applied to every client */
     int n_kafka_props;
@@ -89,6 +91,18 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen);
 void config_free(mts_config *c);
 /* Print every scalar setting with its type, bounds and default. */
 void config_print_defaults(void);
+/* SIGHUP: fresh is the file loaded again. Settings that can change while
+ * running (marked in the table: log level, status interval, batch latency,
+ * publish interval and rate bound, flush bound) and task loss weights are
+ * copied into live and logged; every other difference is refused, logged
+ * with a warning and left at its running value. The caller applies the
+ * copied values (log level, model loss weights). Returns the number refused. */
+typedef struct {
+    int applied;                   /* settings copied into live */
+    int refused;                   /* differences kept at the running value */
+    unsigned loss_weights_changed; /* bit t: tasks[t].loss_weight was copied */
+} config_reload_result;
+int config_reload(mts_config *live, const mts_config *fresh, config_reload_result *res);
 /* Value of a librdkafka property from the kafka section, or NULL. */
 const char *config_kafka_prop(const mts_config *c, const char *key);
 /* Index of the task reading topic, or -1. */

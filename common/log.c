@@ -3,12 +3,66 @@
 
 #include "util.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 static int cur_level = LOG_LVL_INFO;
+
+enum { MAX_SECRETS = 32 };
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *secrets[MAX_SECRETS];
+static int n_secrets;
+
+void log_redact(const char *secret)
+{
+    if (!secret || !*secret)
+        return;
+    pthread_mutex_lock(&secrets_lock);
+    int known = 0;
+    for (int i = 0; i < n_secrets; i++)
+        known |= !strcmp(secrets[i], secret);
+    if (!known && n_secrets < MAX_SECRETS)
+        secrets[n_secrets++] = xstrdup(secret);
+    pthread_mutex_unlock(&secrets_lock);
+}
+
+/* Replace every registered secret in msg (NUL-terminated, size cap) in place.
+ * truncated: the line was cut at cap, so its end may hold the start of a
+ * secret; that part is cut off too. */
+static void scrub(char *msg, size_t cap, int truncated)
+{
+    static const char mark[] = "[redacted]";
+    pthread_mutex_lock(&secrets_lock);
+    for (int i = 0; i < n_secrets; i++) {
+        size_t sl = strlen(secrets[i]);
+        char *p = msg;
+        while ((p = strstr(p, secrets[i])) != NULL) {
+            size_t pos = (size_t)(p - msg), ml = sizeof(mark) - 1;
+            if (pos + ml >= cap) {
+                *p = '\0'; /* no room for the mark: cut the line here */
+                break;
+            }
+            size_t tail = strlen(p + sl);
+            if (pos + ml + tail + 1 > cap)
+                tail = cap - 1 - pos - ml; /* the line gets shorter, never longer than cap */
+            memmove(p + ml, p + sl, tail);
+            p[ml + tail] = '\0';
+            memcpy(p, mark, ml);
+            p += ml;
+        }
+        size_t len = strlen(msg);
+        for (size_t k = sl - 1; truncated && k > 0; k--)
+            if (k <= len && !memcmp(msg + len - k, secrets[i], k)) {
+                msg[len - k] = '\0';
+                break;
+            }
+    }
+    pthread_mutex_unlock(&secrets_lock);
+}
 
 void log_set_level(int level)
 {
@@ -37,7 +91,8 @@ int log_level_from_name(const char *name)
 static void vlog(int level, const char *func, int line, const char *fmt, va_list ap)
 {
     char msg[1024];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int full = vsnprintf(msg, sizeof(msg), fmt, ap);
+    scrub(msg, sizeof(msg), full >= (int)sizeof(msg));
     /* One fprintf per line so concurrent writers do not interleave. */
     if (cur_level >= LOG_LVL_DEBUG)
         fprintf(stderr, "<%d>mtlstream[%s:%d]: %s\n", level, func, line, msg);

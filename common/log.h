@@ -12,6 +12,11 @@
 enum { LOG_LVL_ERR = 3, LOG_LVL_WARNING = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
 
 void log_set_level(int level);
+/* Never show secret in a log line: every occurrence is replaced by
+ * "[redacted]" before the line is written (librdkafka's lines included, they
+ * pass through here). Call before any client that knows the secret exists.
+ * Thread-safe; up to 32 distinct secrets are kept. */
+void log_redact(const char *secret);
 int log_get_level(void);
 int log_level_from_name(const char *name); /* -1 if unknown */
 void log_line(int level, const char *func, int line, const char *fmt, ...)

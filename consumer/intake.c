@@ -448,6 +448,11 @@ const intake_stats *intake_get_stats(const intake *in)
     return &in->stats;
 }
 
+rd_kafka_t *intake_consumer(const intake *in)
+{
+    return in->consumer;
+}
+
 void intake_close(intake *in)
 {
     if (!in->consumer)

@@ -61,6 +61,9 @@ decode_reason intake_decode(intake *in, int task, const uint8_t *msg, size_t len
                             mts_arena *arena, char *err, size_t errlen);
 
 const intake_stats *intake_get_stats(const intake *in);
+/* The consumer handle (borrowed), for read-only queries such as the
+ * assignment, positions and cached watermarks (consumer lag). */
+rd_kafka_t *intake_consumer(const intake *in);
 /* Commit stored offsets synchronously and close the consumer. */
 void intake_close(intake *in);
 

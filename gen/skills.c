@@ -72,7 +72,7 @@ static void malformed(reader *r, const char *fmt, ...)
     if (!r->c->first_malformed[0])
         snprintf(r->c->first_malformed, sizeof(r->c->first_malformed), "%s:%zu: %s", r->path,
                  r->line, why);
-    log_warn_limited("%s:%zu: skipped: %s", r->path, r->line, why);
+    log_debug("%s:%zu: skipped: %s", r->path, r->line, why);
 }
 
 /* Reads one line, without its "\n" or "\r\n", into b (NUL-terminated; the
@@ -683,7 +683,7 @@ int skills_load(const char *data_dir, int include_danish, skill_corpus *out, cha
     }
     tag_sentences(s, out);
     if (out->n_malformed)
-        log_warn("%s: skipped %zu malformed lines (first: %s)", data_dir, out->n_malformed,
+        log_notice("%s: skipped %zu malformed lines (first: %s)", data_dir, out->n_malformed,
                  out->first_malformed);
     return 0;
 }

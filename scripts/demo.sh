@@ -5,10 +5,10 @@
 # (scripts/kafka.sh), creates the topics, runs the service while the generator
 # writes synthetic job events and the real skill annotations, shows the
 # service's per-task progressive AUC and a few published embeddings, then stops
-# everything it started. DEMO_VIEWS sets the number of job views (default 200000).
+# everything it started. DEMO_VIEWS sets the number of job views (default 600000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VIEWS=${DEMO_VIEWS:-200000}
+VIEWS=${DEMO_VIEWS:-600000}
 SKILLS=${MTS_SKILLS_DIR:-../shared/data/skills}
 mkdir -p run
 
@@ -21,6 +21,7 @@ cleanup() {
   scripts/kafka.sh stop
 }
 trap cleanup EXIT
+scripts/kafka.sh wipe >/dev/null 2>&1 || true   # a fresh broker: the demo shows its own run only
 scripts/kafka.sh start
 scripts/kafka.sh topics jobs.views:4 jobs.applies:2 inmail.responses:2 skills.annotations:2 \
   mtlstream.embeddings.members:3 mtlstream.embeddings.companies:1 mtlstream.deadletter:1
@@ -46,7 +47,7 @@ echo "== final report of the service:"
 tr ';' '\n' <run/demo-service.out | sed 's/^ */   /'
 echo "== a few published embeddings (mtlstream tail):"
 ./mtlstream tail -c "$conf" --exit-at-end >run/demo-embeddings.jsonl 2>run/demo-tail.log
-head -n 3 run/demo-embeddings.jsonl
+head -n 3 run/demo-embeddings.jsonl | cut -c1-220 | sed 's/$/ .../'
 grep -c '"MEMBER"' run/demo-embeddings.jsonl | sed 's/^/   member embedding messages: /'
 grep -c '"COMPANY"' run/demo-embeddings.jsonl | sed 's/^/   company embedding messages: /'
 echo "== done; stopping the broker"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian 12 packages mtlstream needs to build, test and
-# run its local Kafka broker.
+# run its local Kafka broker (systemd for systemd-analyze, prometheus for
+# promtool, curl: the ops tests).
 #
 # It asks dpkg-query which packages are not installed and does nothing else
 # when none is missing, so it costs a fraction of a second on a prepared
@@ -17,7 +18,7 @@ set -euo pipefail
 
 PACKAGES=(build-essential pkg-config librdkafka-dev libavro-dev libopenblas-dev libconfig-dev
     libcmocka-dev libjansson-dev libsystemd-dev libmicrohttpd-dev valgrind time clang libclang-rt-14-dev
-    python3 python3-venv)
+    python3 python3-venv systemd prometheus curl)
 
 check_only=0
 case ${1:-} in

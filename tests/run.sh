@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${BUILD:-build}
 LOGS=$BUILD/test-logs
-mkdir -p "$LOGS"
+mkdir -p "$LOGS/unit" "$LOGS/e2e"
 only_unit=0
 filter=""
 for a in "$@"; do
@@ -28,16 +28,15 @@ passed=0 failed=0 failed_names=()
 run_one() { # name, command...
   local name=$1; shift
   if [ -n "$filter" ] && [[ $name != *"$filter"* ]]; then return; fi
-  local t0=$SECONDS
-  mkdir -p "$(dirname "$LOGS/$name.log")"
-  if "$@" >"$LOGS/$name.log" 2>&1; then
+  local t0=$SECONDS log=$LOGS/${name//\//-}.log
+  if "$@" >"$log" 2>&1; then
     passed=$((passed + 1)); echo "PASS  $name ($((SECONDS - t0)) s)"
   else
-    failed=$((failed + 1)); failed_names+=("$name"); echo "FAIL  $name ($((SECONDS - t0)) s), last lines of $LOGS/$name.log:"
-    tail -n 30 "$LOGS/$name.log" | sed 's/^/      /'
+    failed=$((failed + 1)); failed_names+=("$name"); echo "FAIL  $name ($((SECONDS - t0)) s), last lines of $log:"
+    tail -n 30 "$log" | sed 's/^/      /'
   fi
   # Figures a test prints on lines starting with "figure:" are shown in the summary.
-  grep -h '^figure:' "$LOGS/$name.log" | sed 's/^/      /' || true
+  grep -h '^figure:' "$log" | sed 's/^/      /' || true
 }
 
 for t in "$BUILD"/tests/test_*; do

@@ -29,6 +29,10 @@ for t in job_view job_apply inmail skill; do
 done
 rejected=$(sed -n 's/.*; rejected \([0-9]*\);.*/\1/p' "$WORK/run.out")
 [ "$rejected" = "$BAD" ] || fail "expected $BAD malformed messages counted, got $rejected"
+written=$(sed -n 's/^wrote \([0-9]*\) job views, \([0-9]*\) job applies, \([0-9]*\) InMail responses, \([0-9]*\) skill.*/\1 \2 \3 \4/p' "$WORK/gen.out" | awk '{print $1+$2+$3+$4}')
+learned=$(sed -n 's/^final: learned \([0-9]*\) events.*/\1/p' "$WORK/run.out")
+echo "figure: events written $written (valid), learned $learned, malformed counted $rejected"
+[ "$learned" = "$written" ] || fail "learned $learned events, but $written valid events were written"
 grep -q "still queued" "$WORK/run.out" && grep -q ", 0 still queued" "$WORK/run.out" || fail "producer queue not empty"
 echo "figure: $(grep '^final' "$WORK/run.out" | tr ';' '\n' | grep -E 'AUC' | tr '\n' ';')"
 
