@@ -6,6 +6,8 @@
 #   make bench      benchmarks (medians over repeated runs)
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall
 #   make asan       build a sanitizer copy in build-asan/ ; make format
+#   make fuzz       libFuzzer on the decoder for FUZZ_SECONDS (default 40) on tests/fuzz/corpus
+#   make sanitize   the decoder's unit tests (bad-input suites) under ASan+UBSan and valgrind
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -43,7 +45,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit demo bench install uninstall clean asan format check-deps
+.PHONY: all test unit demo bench install uninstall clean asan format check-deps fuzz sanitize
 all: mtlstream
 
 mtlstream: $(CLI_OBJ) $(LIB)
@@ -89,6 +91,42 @@ asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="-g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" tests-build
 
+# The decoder alone (Avro codec, framings, unification, plans): what the fuzz
+# target and the sanitizer copies of its unit tests need, nothing of Kafka or the model.
+DECODER_SRC := common/avro.c common/util.c common/log.c common/row.c consumer/framing.c consumer/plan.c \
+	consumer/unify.c
+DECODER_TESTS := test_avro test_plan test_unify
+SAN_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 40
+FUZZ_CC ?= clang
+
+build-fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c $(DECODER_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -I. $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $^ $(shell pkg-config --cflags --libs jansson) -lm
+
+# Runs the fuzzer on a scratch copy of the committed seeds (new finds stay in
+# build-fuzz/corpus); a crash leaves its input in build-fuzz/ and fails.
+fuzz: build-fuzz/fuzz_decode
+	@mkdir -p build-fuzz/corpus
+	cp -n tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
+	build-fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 -max_len=4096 \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus >build-fuzz/fuzz.log 2>&1 \
+	    || { tail -n 40 build-fuzz/fuzz.log; echo "fuzz: FAILED, the input is in build-fuzz/crash-*"; exit 1; }
+	@echo "figure: fuzz_decode $(FUZZ_SECONDS) s: $$(sed -n 's/^stat::number_of_executed_units: *//p' \
+	    build-fuzz/fuzz.log) runs, $$(ls build-fuzz/corpus | wc -l) corpus inputs, no crash"
+
+build-asan/dtests/%: tests/unit/%.c $(DECODER_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra $(SAN_FLAGS) -o $@ $^ \
+	    $(shell pkg-config --cflags --libs jansson) -lcmocka -lm
+
+# The bad-input suites under ASan+UBSan (build-asan/dtests/) and under valgrind
+# (the plain binaries), each failing on any report or definite leak.
+sanitize: $(DECODER_TESTS:%=build-asan/dtests/%) $(DECODER_TESTS:%=$(BUILD)/tests/%)
+	for t in $(DECODER_TESTS); do ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 build-asan/dtests/$$t || exit 1; done
+	for t in $(DECODER_TESTS); do valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite \
+	    $(BUILD)/tests/$$t || exit 1; done
+
 # install: the binary, the man page, the schemas, a sample configuration whose
 # schema paths point at the installed schemas, the unit files with ExecStart
 # and the configuration path rewritten for BINDIR and SYSCONFDIR, and the
@@ -120,6 +158,6 @@ format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TOOL_SRC)
 
 clean:
-	rm -rf $(BUILD) build-asan mtlstream
+	rm -rf $(BUILD) build-asan build-fuzz mtlstream
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -40,6 +40,6 @@ done
 echo "end-to-end events/s through the broker: $(printf '%s\n' "${rates[@]}" | median)"
 echo "service peak memory MiB:               $(printf '%s\n' "${rss[@]}" | median)"
 if [ -x build/tests/bench_decode ]; then
-  echo "decode + unify (in memory):"
+  echo "decode + unify in memory, per event kind (target: >= 1,000,000 job-view records/s/core):"
   build/tests/bench_decode | sed 's/^/  /'
 fi

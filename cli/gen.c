@@ -6,8 +6,10 @@
  * job postings in the skills data folder (gen/skills.c). Each event is
  * encoded with the task's schema in the configured framing, keyed by member
  * id (skill events: by document id), at an optional rate bound.
- * --bad N also writes N malformed messages of assorted kinds, spread over
- * the input topics, to exercise the dead-letter path. */
+ * --bad N also writes N malformed messages of assorted kinds (truncation,
+ * trailing garbage, framing errors, unknown or missing schema ids, random
+ * bytes, a 1 GiB length claim, NaN), keyed "bad-<n>" and spread over the
+ * input topics, to exercise the dead-letter path. */
 #include "cli/cli.h"
 
 #include "common/avro.h"
@@ -144,32 +146,92 @@ static int encode(framing_kind fk, gen_target *t, json_t *v, mts_buf *b)
     return 0;
 }
 
-/* Malformed message number i, cycling through kinds of damage. */
+/* Kinds of damage of malformed messages, in the order they cycle. */
+enum {
+    BAD_TRUNCATED,     /* the record cut short */
+    BAD_TRAILING,      /* two garbage bytes after the record */
+    BAD_MAGIC,         /* wrong framing magic byte */
+    BAD_UNKNOWN_ID,    /* schema id / fingerprint nobody registered */
+    BAD_RANDOM,        /* random bytes (framing broken on purpose where it has magic) */
+    BAD_HUGE_LENGTH,   /* the first string claims 1 GiB and nothing follows */
+    BAD_NAN,           /* NaN in the float search_intent (topics whose schema has it) */
+    BAD_MISSING_ID,    /* header cut inside the schema id / an empty message */
+    BAD__COUNT
+};
+
+/* Offset of the bytes of float value f written as union branch 1 (zig-zag 0x02)
+ * in b after the header, or -1. */
+static long find_float(const mts_buf *b, size_t from, float f)
+{
+    uint8_t pat[5] = {0x02};
+    memcpy(pat + 1, &f, 4); /* little-endian, as Avro writes floats */
+    for (size_t i = from; i + 5 <= b->len; i++)
+        if (!memcmp(b->data + i, pat, 5))
+            return (long)i + 1;
+    return -1;
+}
+
+/* Malformed message number i, cycling through kinds of damage. Every one of
+ * them must be rejected by the intake (tests/e2e/test_deadletter.sh counts
+ * them on the dead-letter topic). */
 static void make_bad(uint64_t i, framing_kind fk, gen_target *t, json_t *good, mts_buf *b, mts_rng *rng)
 {
+    size_t head = fk == FRAMING_CONFLUENT ? 5 : fk == FRAMING_SINGLE_OBJECT ? 10 : 0;
+    int kind = (int)(i % BAD__COUNT);
+    long at = -1;
+    if (kind == BAD_NAN) {
+        json_t *marked = json_deep_copy(good);
+        json_object_set_new(marked, "search_intent", json_real(0.6875)); /* exact in binary */
+        encode(fk, t, marked, b);
+        json_decref(marked);
+        at = find_float(b, head, 0.6875f);
+        if (at >= 0) {
+            float nan = __builtin_nanf("");
+            memcpy(b->data + at, &nan, 4);
+            return;
+        }
+        kind = BAD_TRAILING; /* this topic's schema has no search_intent */
+    }
     encode(fk, t, good, b);
-    switch (i % 6) {
-    case 0: /* truncated record */
-        b->len = b->len > 6 ? 5 + rng_below(rng, b->len - 6) : 1;
+    switch (kind) {
+    case BAD_TRUNCATED:
+        b->len = b->len > head + 1 ? head + rng_below(rng, b->len - head) : head;
         break;
-    case 1: /* trailing garbage */
+    case BAD_TRAILING:
         buf_putc(b, 0x42);
         buf_putc(b, 0x17);
         break;
-    case 2: /* wrong framing magic */
-        b->data[0] = 0x7f;
+    case BAD_MAGIC:
+        if (fk == FRAMING_PLAIN) /* no magic: make the first long overlong instead */
+            memset(b->data, 0xff, b->len < 11 ? b->len : 11);
+        else
+            b->data[0] = 0x7f;
         break;
-    case 3: /* unknown schema id / fingerprint */
-        if (b->len > 4)
+    case BAD_UNKNOWN_ID:
+        if (fk == FRAMING_PLAIN)
+            buf_putc(b, 0x01); /* nothing to mislabel: trailing byte */
+        else
             b->data[1] ^= 0x5a, b->data[4] ^= 0x33;
         break;
-    case 4: /* random bytes */
+    case BAD_RANDOM:
         for (size_t k = 0; k < b->len; k++)
             b->data[k] = (uint8_t)rng_next(rng);
+        if (fk != FRAMING_PLAIN)
+            b->data[0] = 0x80 | b->data[0]; /* neither 0x00 nor 0xC3 0x01 */
+        if (fk == FRAMING_SINGLE_OBJECT && b->data[0] == 0xC3)
+            b->data[0] = 0xC4;
         break;
-    default: /* header plus a huge length claim and nothing after it */
-        b->len = fk == FRAMING_CONFLUENT ? 5 : fk == FRAMING_SINGLE_OBJECT ? 10 : 0;
-        av_write_long(b, (int64_t)1 << 40);
+    case BAD_HUGE_LENGTH:
+        /* every input schema starts with 4 longs, a boolean, an int and a string */
+        b->len = head;
+        for (int k = 0; k < 4; k++)
+            av_write_long(b, 1);
+        buf_putc(b, 0);
+        av_write_long(b, 0);
+        av_write_long(b, (int64_t)1 << 30);
+        break;
+    default: /* BAD_MISSING_ID */
+        b->len = fk == FRAMING_PLAIN ? 0 : i % 2 ? 0 : 3;
         break;
     }
 }
@@ -301,7 +363,9 @@ int gen_main(int argc, char **argv)
             if (bad_every > 0 && bad_written < (uint64_t)bad &&
                 views_written >= (long)((bad_written + 1) * bad_every)) {
                 make_bad(bad_written, fk, t, v, &b, &rng);
-                if (produce(rk, t, key, (size_t)klen, &b))
+                char bad_key[32];
+                int bklen = snprintf(bad_key, sizeof(bad_key), "bad-%" PRIu64, bad_written);
+                if (produce(rk, t, bad_key, (size_t)bklen, &b))
                     run = 0;
                 bad_written++;
             }
@@ -336,7 +400,9 @@ int gen_main(int argc, char **argv)
         json_t *v = gen_event_to_json(&ev);
         make_bad(bad_written, fk, t, v, &b, &rng);
         json_decref(v);
-        if (produce(rk, t, "bad", 3, &b))
+        char bad_key[32];
+        int bklen = snprintf(bad_key, sizeof(bad_key), "bad-%" PRIu64, bad_written);
+        if (produce(rk, t, bad_key, (size_t)bklen, &b))
             break;
         bad_written++;
     }

@@ -4,7 +4,9 @@
  * chosen offset without joining a consumer group (assign, no commits), and
  * prints one JSON object a line: topic, partition, offset, key and the
  * decoded Embedding record. It decodes with the generic Avro codec and the
- * schema file, as any downstream client with any Avro library would. */
+ * schema file, as any downstream client with any Avro library would.
+ * --dlq reads the dead-letter topic instead and prints each message's
+ * headers (reason, error, original topic, partition, offset) as JSON. */
 #include "cli/cli.h"
 
 #include "common/avro.h"
@@ -38,7 +40,34 @@ static void usage(FILE *f)
                "  -e, --exit-at-end   stop at the end offsets seen at start\n"
                "  -n, --max N         stop after N embeddings\n"
                "      --timeout SEC   stop after SEC seconds without a message (default: never)\n"
+               "      --dlq           read the dead-letter topic instead: print each message's topic,\n"
+               "                      partition, offset, key, headers and value length (no decoding)\n"
                "  -h, --help          this text\n");
+}
+
+/* One dead-lettered message as JSON: where it is, its key, its headers
+ * (name -> value text) and the length of the original value. */
+static void print_dead_letter(rd_kafka_message_t *m, const char *topic)
+{
+    json_t *out = json_pack("{s:s, s:i, s:I, s:s#, s:I}", "topic", topic, "partition", (int)m->partition, "offset",
+                            (json_int_t)m->offset, "key", m->key ? (const char *)m->key : "",
+                            m->key ? (int)m->key_len : 0, "value_len", (json_int_t)m->len);
+    json_t *hj = json_object();
+    rd_kafka_headers_t *h = NULL;
+    if (!rd_kafka_message_headers(m, &h)) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0; !rd_kafka_header_get_all(h, i, &name, &val, &size); i++) {
+            json_t *v = val ? json_stringn(val, size) : json_null();
+            json_object_set_new(hj, name, v ? v : json_string("(not UTF-8)"));
+        }
+    }
+    json_object_set_new(out, "headers", hj);
+    char *s = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    puts(s);
+    free(s);
+    json_decref(out);
 }
 
 int tail_main(int argc, char **argv)
@@ -49,11 +78,12 @@ int tail_main(int argc, char **argv)
                                          {"exit-at-end", no_argument, 0, 'e'},
                                          {"max", required_argument, 0, 'n'},
                                          {"timeout", required_argument, 0, 'T'},
+                                         {"dlq", no_argument, 0, 'D'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *cfg_path = NULL, *from = "beginning";
     const char *topics[8];
-    int n_topics = 0, exit_at_end = 0, timeout_s = 0;
+    int n_topics = 0, exit_at_end = 0, timeout_s = 0, dlq = 0;
     long max = 0;
     int o;
     while ((o = getopt_long(argc, argv, "c:t:o:en:h", opts, NULL)) != -1) {
@@ -70,6 +100,7 @@ int tail_main(int argc, char **argv)
         case 'e': exit_at_end = 1; break;
         case 'n': max = atol(optarg); break;
         case 'T': timeout_s = atoi(optarg); break;
+        case 'D': dlq = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -91,7 +122,9 @@ int tail_main(int argc, char **argv)
     int rc = cli_load_config(cfg_path, &cfg);
     if (rc)
         return rc;
-    if (!n_topics) {
+    if (!n_topics && dlq) {
+        topics[n_topics++] = cfg.dead_letter_topic;
+    } else if (!n_topics) {
         topics[n_topics++] = cfg.member_topic;
         topics[n_topics++] = cfg.company_topic;
     }
@@ -187,6 +220,13 @@ int tail_main(int argc, char **argv)
             }
         } else if (m->err) {
             fprintf(stderr, "mtlstream tail: %s\n", rd_kafka_message_errstr(m));
+        } else if (dlq) {
+            print_dead_letter(m, tn);
+            printed++;
+            if (exit_at_end && idx >= 0 && high[idx] >= 0 && m->offset + 1 >= high[idx]) {
+                high[idx] = -1;
+                remaining--;
+            }
         } else {
             uint64_t id;
             const uint8_t *body;
@@ -222,7 +262,8 @@ int tail_main(int argc, char **argv)
         rd_kafka_message_destroy(m);
     }
     fflush(stdout);
-    fprintf(stderr, "mtlstream tail: %ld embeddings printed, %ld undecodable\n", printed, bad);
+    fprintf(stderr, "mtlstream tail: %ld %s printed, %ld undecodable\n", printed,
+            dlq ? "dead letters" : "embeddings", bad);
     if (bad)
         rc = EXIT_RUNTIME;
 out:

@@ -1258,9 +1258,11 @@ static int d_length(dctx *d, size_t *n, const char *what)
 
 /* Next block count of an array/map, or 0 at the end. Checks it against the
  * bytes left given the item's minimum size. */
-static int d_block(dctx *d, const av_schema *items, size_t *total, int64_t *count)
+/* bytes: the block's byte size, or SIZE_MAX when it has none. */
+static int d_block(dctx *d, const av_schema *items, size_t *total, int64_t *count, size_t *bytes)
 {
     int64_t n;
+    *bytes = SIZE_MAX;
     if (d_long(d, &n) < 0)
         return -1;
     if (n < 0) {
@@ -1269,8 +1271,7 @@ static int d_block(dctx *d, const av_schema *items, size_t *total, int64_t *coun
             return -1;
         }
         n = -n;
-        size_t bytes;
-        if (d_length(d, &bytes, "block") < 0)
+        if (d_length(d, bytes, "block") < 0)
             return -1;
     }
     size_t ms = items ? min_size(items, 0) : 1;
@@ -1297,10 +1298,12 @@ static json_t *decode_items(dctx *d, const av_schema *s, int depth)
     size_t total = 0;
     for (;;) {
         int64_t count;
-        if (d_block(d, is_map ? NULL : s->items, &total, &count) < 0)
+        size_t bytes;
+        if (d_block(d, is_map ? NULL : s->items, &total, &count, &bytes) < 0)
             goto fail;
         if (count == 0)
             return out;
+        size_t block_start = d->pos;
         for (int64_t i = 0; i < count; i++) {
             if (is_map) {
                 size_t kn;
@@ -1329,6 +1332,10 @@ static json_t *decode_items(dctx *d, const av_schema *s, int depth)
                     goto fail;
                 json_array_append_new(out, x);
             }
+        }
+        if (bytes != SIZE_MAX && d->pos - block_start != bytes) {
+            derr(d, "block byte size %zu, but its items take %zu bytes", bytes, d->pos - block_start);
+            goto fail;
         }
     }
 fail:
@@ -1519,7 +1526,8 @@ static int skip(dctx *d, const av_schema *s, int depth)
                 continue;
             }
             d->pos = save;
-            if (d_block(d, s->type == AV_MAP ? NULL : s->items, &total, &count) < 0)
+            size_t bytes;
+            if (d_block(d, s->type == AV_MAP ? NULL : s->items, &total, &count, &bytes) < 0)
                 return -1;
             if (count == 0)
                 return 0;

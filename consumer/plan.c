@@ -845,14 +845,15 @@ static decode_reason run_array(const op *o, cur *c, mts_value *v)
             return r;
         if (count == 0)
             break;
+        size_t bytes = SIZE_MAX; /* the block's byte size, when it has one */
         if (count < 0) {
-            size_t bytes;
             if (count == INT64_MIN)
                 return DR_BAD_LENGTH;
             count = -count;
             if ((r = rd_len(c, &bytes, 0)))
                 return r;
         }
+        size_t block_start = c->pos;
         /* every element type a row holds takes at least one byte, except
          * fixed(0), which the array limit bounds */
         if ((uint64_t)count > c->len - c->pos && !(e->code == OP_FIXED && e->size == 0))
@@ -878,6 +879,10 @@ static decode_reason run_array(const op *o, cur *c, mts_value *v)
                 ((mts_str *)arr)[total] = s.s;
             }
         }
+        /* A byte size that disagrees with the items is a malformed block (a
+         * reader that skips by it would see different data). */
+        if (bytes != SIZE_MAX && c->pos - block_start != bytes)
+            return DR_BAD_LENGTH;
     }
     v->present = 1;
     v->is_null = 0;

@@ -5,7 +5,8 @@
 #
 # It asks dpkg-query which packages are not installed and does nothing else
 # when none is missing, so it costs a fraction of a second on a prepared
-# machine. Java and Maven are wanted only when no `java` (17 or newer) or
+# machine. It also makes build/pyenv with fastavro from PyPI (scripts/pyenv.sh)
+# for the interoperability test. Java and Maven are wanted only when no `java` (17 or newer) or
 # `mvn` is on the PATH, so a JDK installed another way is kept. As root it
 # runs `apt-get update` once and installs what is missing; as another user it
 # prints the exact command to run.
@@ -16,8 +17,8 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config librdkafka-dev libavro-dev libopenblas-dev libconfig-dev
-    libcmocka-dev libjansson-dev libsystemd-dev libmicrohttpd-dev valgrind time
-    systemd prometheus curl)
+    libcmocka-dev libjansson-dev libsystemd-dev libmicrohttpd-dev valgrind time clang libclang-rt-14-dev
+    python3 python3-venv systemd prometheus curl)
 
 check_only=0
 case ${1:-} in
@@ -56,7 +57,17 @@ done
 java_ok || missing+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 
+# fastavro (PyPI) in build/pyenv, for the interoperability test; not a Debian package.
+pyenv_ok() {
+    if ((check_only)); then
+        "$(dirname "$0")/pyenv.sh" --check >/dev/null
+    else
+        "$(dirname "$0")/pyenv.sh" >/dev/null
+    fi
+}
+
 if ((${#missing[@]} == 0)); then
+    pyenv_ok || exit 1
     echo "deps.sh: all dependencies present"
     exit 0
 fi
@@ -88,4 +99,5 @@ if ((${#still[@]})); then
     echo "deps.sh: still missing after apt-get: ${still[*]}" >&2
     exit 1
 fi
+pyenv_ok || exit 1
 echo "deps.sh: installed ${missing[*]}"

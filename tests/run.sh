@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/run.sh - the project's test runner (called by `make test`).
 #
-# Runs every unit test binary (build/tests/test_*), then, unless --unit, starts
+# Runs every unit test binary (build/tests/test_*), the decoder's unit tests
+# under ASan+UBSan and valgrind (make sanitize), its fuzz target for a bounded
+# time (make fuzz), then, unless --unit, starts
 # a real Apache Kafka broker (scripts/kafka.sh, KRaft, loopback) on a fresh data
 # folder, runs every integration test tests/e2e/test_*.sh against it, and stops
 # it. Each test's output goes to build/test-logs/NAME.log; a failing test's log
@@ -41,6 +43,11 @@ for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
   run_one "unit/$(basename "$t")" "$t"
 done
+
+# The decoder's bad-input suites under ASan+UBSan and valgrind, and its fuzz
+# target for a bounded time (FUZZ_SECONDS) on the committed seed corpus.
+run_one "san/decoder-asan-ubsan-valgrind" make -s sanitize BUILD="$BUILD"
+run_one "fuzz/decoder" make -s fuzz
 
 if [ $only_unit = 0 ]; then
   export MTS_KAFKA_PORT=${MTS_KAFKA_PORT:-19192}

@@ -362,6 +362,8 @@ static const struct {
     {"inf float", "\"float\"", "0000807f", "infinity cannot be represented"},
     {"array count beyond data", "{\"type\":\"array\",\"items\":\"long\"}", "feffffff0f00",
      "block of 2147483647 items with 1 bytes left"},
+    {"negative block byte size disagreeing with its items", "{\"type\":\"array\",\"items\":\"long\"}",
+     "0302020400", "block byte size 1, but its items take 2 bytes"},
     {"negative block with bad byte size", "{\"type\":\"array\",\"items\":\"long\"}", "0364", "block length 50"},
     {"array of nulls, huge count", "{\"type\":\"array\",\"items\":\"null\"}", "feffffffffffffffff0100",
      "zero-size type"},

@@ -222,6 +222,10 @@ static const struct {
     {"negative block count, skipped by byte size",
      R(F("arr", "{\"type\":\"array\",\"items\":\"long\"}") "," F("n", "\"long\"")), "hex:0304020400" "0a",
      R(F("n", "\"long\"")), DR_OK, "n=5"},
+    /* block of -2 items claiming 1 byte, but the items 1, 2 take 2: a reader skipping by size would differ */
+    {"negative block byte size disagreeing with its items",
+     R(F("arr", "{\"type\":\"array\",\"items\":\"long\"}") "," F("n", "\"long\"")), "hex:03020204000a",
+     R(F("arr", "{\"type\":\"array\",\"items\":\"long\"}") "," F("n", "\"long\"")), DR_BAD_LENGTH, ""},
     {"negative block byte size beyond data", R(F("arr", "{\"type\":\"array\",\"items\":\"long\"}")), "hex:03640204",
      R(F("arr", "{\"type\":\"array\",\"items\":\"long\"}")), DR_BAD_LENGTH, ""},
     {"array count beyond data", R(F("arr", "{\"type\":\"array\",\"items\":\"long\"}")), "hex:feffffff0f0200",
