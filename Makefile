@@ -23,7 +23,7 @@ CC ?= cc
 BUILD ?= build
 OPT ?= -O2
 CFLAGS ?= -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter -I. -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(EXTRA_CFLAGS) -Wall -Wextra -Wshadow -Wno-unused-parameter -I. -MMD -MP
 ifeq ($(CI),true)
 WERROR := 1
 endif
@@ -39,6 +39,7 @@ CLI_SRC := $(wildcard cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmtlstream.a
+BIN ?= mtlstream
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -48,7 +49,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 .PHONY: all test unit demo bench install uninstall clean asan format check-deps fuzz sanitize
 all: mtlstream
 
-mtlstream: $(CLI_OBJ) $(LIB)
+$(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(LIB): $(LIB_OBJ)
@@ -67,7 +68,7 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-tests-build: mtlstream $(UNIT_BIN) $(TOOL_BIN)
+tests-build: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
 
 # The one test command: installs what is missing (scripts/deps.sh), builds, then
 # runs the unit tests and the integration tests on a real local Kafka broker.
@@ -88,7 +89,7 @@ bench: mtlstream $(TOOL_BIN)
 	bench/run.sh
 
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="-g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	$(MAKE) BUILD=build-asan BIN=build-asan/mtlstream OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" tests-build
 
 # The decoder alone (Avro codec, framings, unification, plans): what the fuzz
