@@ -126,11 +126,11 @@ static int produce(rd_kafka_t *rk, gen_target *t, const char *key, size_t klen, 
             RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_END);
         if (!e)
             return 0;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || !run) {
             fprintf(stderr, "mtlstream gen: produce to %s: %s\n", t->topic, rd_kafka_err2str(e));
             return -1;
         }
-        rd_kafka_poll(rk, 100);
+        rd_kafka_poll(rk, 100); /* queue full: let deliveries drain (a stop signal ends the wait) */
     }
 }
 
@@ -208,10 +208,17 @@ static void make_bad(uint64_t i, framing_kind fk, gen_target *t, json_t *good, m
             b->data[0] = 0x7f;
         break;
     case BAD_UNKNOWN_ID:
-        if (fk == FRAMING_PLAIN)
+        if (fk == FRAMING_PLAIN) {
             buf_putc(b, 0x01); /* nothing to mislabel: trailing byte */
-        else
+        } else if (fk == FRAMING_SINGLE_OBJECT) {
+            for (int k = 0; k < 4; k++) { /* the fingerprint with its bytes reversed */
+                uint8_t x = b->data[2 + k];
+                b->data[2 + k] = b->data[9 - k];
+                b->data[9 - k] = x;
+            }
+        } else {
             b->data[1] ^= 0x5a, b->data[4] ^= 0x33;
+        }
         break;
     case BAD_RANDOM:
         for (size_t k = 0; k < b->len; k++)
@@ -231,7 +238,8 @@ static void make_bad(uint64_t i, framing_kind fk, gen_target *t, json_t *good, m
         av_write_long(b, (int64_t)1 << 30);
         break;
     default: /* BAD_MISSING_ID */
-        b->len = fk == FRAMING_PLAIN ? 0 : i % 2 ? 0 : 3;
+        /* every other one: an empty message, or a header cut inside the id */
+        b->len = fk == FRAMING_PLAIN ? 0 : (i / BAD__COUNT) % 2 ? 0 : 3;
         break;
     }
 }
@@ -313,10 +321,10 @@ int gen_main(int argc, char **argv)
             have_corpus = 1;
         }
     }
-    static const char *const extra[] = {"linger.ms", "50", "batch.num.messages", "10000",
-                                        "queue.buffering.max.messages", "500000", "compression.codec",
-                                        "lz4", NULL};
-    rd_kafka_conf_t *conf = kafka_conf_new(&cfg, extra, err, sizeof(err));
+    static const char *const defaults[] = {"linger.ms", "50", "batch.num.messages", "10000",
+                                           "queue.buffering.max.messages", "500000", "compression.codec",
+                                           "lz4", NULL};
+    rd_kafka_conf_t *conf = kafka_conf_new(&cfg, defaults, NULL, err, sizeof(err));
     if (!conf) {
         fprintf(stderr, "mtlstream gen: %s\n", err);
         rc = EXIT_CONFIG;
@@ -391,6 +399,12 @@ int gen_main(int argc, char **argv)
             if (ahead > 0.001)
                 usleep((useconds_t)(ahead * 1e6));
         }
+    }
+    if (bad_written < (uint64_t)bad && !targets[T_VIEW].topic && !targets[T_APPLY].topic &&
+        !targets[T_INMAIL].topic) {
+        fprintf(stderr, "mtlstream gen: --bad needs a job view, apply or InMail task in the configuration\n");
+        bad = (long)bad_written;
+        rc = EXIT_USAGE;
     }
     while (bad_written < (uint64_t)bad && run) { /* --bad with no views left */
         world_next_event(w, &ev);

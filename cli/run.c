@@ -20,10 +20,15 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A publication round waits at most this long for room in the producer
+ * queue, so a broker outage never starves the loop and its watchdog. */
+enum { PUBLISH_ROUND_BOUND_MS = 1000 };
 
 static volatile sig_atomic_t run = 1;
 
@@ -194,11 +199,17 @@ int run_main(int argc, char **argv)
     service s = {.cfg = &cfg};
     char err[1024];
     rc = EXIT_OK;
+    /* From here a stop signal ends start-up or the loop; the shutdown path
+     * below runs either way. */
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     s.producer = producer_new(&cfg, err, sizeof(err));
     if (!s.producer) {
         fprintf(stderr, "mtlstream: %s\n", err);
-        config_free(&cfg);
-        return EXIT_CONFIG;
+        rc = EXIT_CONFIG;
+        goto out;
     }
     s.in = intake_new(&cfg, s.producer, err, sizeof(err));
     if (!s.in) {
@@ -228,9 +239,13 @@ int run_main(int argc, char **argv)
         rc = EXIT_UNAVAILABLE;
         goto out;
     }
-    signal(SIGTERM, on_stop);
-    signal(SIGINT, on_stop);
-    ops_service ops = {&cfg, s.in, s.model, s.pub, s.producer, &s.steps, &s.learned};
+    ops_service ops = {.cfg = &cfg,
+                       .in = s.in,
+                       .model = s.model,
+                       .pub = s.pub,
+                       .producer = s.producer,
+                       .steps = &s.steps,
+                       .learned = &s.learned};
     ops_ready(&ops);
     log_notice("running: %d task(s), group %s, batches of %d", cfg.n_tasks, cfg.group_id, cfg.batch_size);
 
@@ -243,9 +258,15 @@ int run_main(int argc, char **argv)
             learn_batch(&s);
         int64_t now = mono_ms();
         if (now >= next_publish) {
-            int budget = (int)((int64_t)cfg.publish_max_per_s * cfg.publish_interval_ms / 1000);
-            publisher_publish_dirty(s.pub, s.model, budget > 0 ? budget : 1);
+            int64_t budget = (int64_t)cfg.publish_max_per_s * cfg.publish_interval_ms / 1000;
+            budget = budget < 1 ? 1 : budget > INT_MAX ? INT_MAX : budget;
+            publisher_publish_dirty(s.pub, s.model, (int)budget, now + PUBLISH_ROUND_BOUND_MS);
             next_publish = now + cfg.publish_interval_ms;
+        }
+        if (kafka_fatal_error(err, sizeof(err))) {
+            log_err("fatal Kafka client error, stopping: %s", err);
+            rc = EXIT_RUNTIME;
+            break;
         }
         rd_kafka_poll(s.producer, 0);
         if (now >= next_status) {
@@ -273,8 +294,11 @@ int run_main(int argc, char **argv)
     ops_stopping(&ops);
     log_notice("stopping: learning the pending batch, publishing, flushing");
     learn_batch(&s);
-    publisher_publish_all_dirty(s.pub, s.model);
-    int left = producer_flush(s.producer, cfg.flush_timeout_ms);
+    /* One bound for the final publication and the flush together. */
+    int64_t flush_deadline = mono_ms() + cfg.flush_timeout_ms;
+    publisher_publish_all_dirty(s.pub, s.model, flush_deadline);
+    int64_t flush_left = flush_deadline - mono_ms();
+    int left = producer_flush(s.producer, flush_left > 0 ? (int)flush_left : 0);
     intake_close(s.in);
     print_status(&s, stdout, 1);
     const producer_stats *ps = producer_get_stats();

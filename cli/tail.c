@@ -45,13 +45,31 @@ static void usage(FILE *f)
                "  -h, --help          this text\n");
 }
 
+/* Where a message is and its key: "key" as text, or "key_hex" when the key
+ * is not UTF-8 (dead letters keep whatever key the producer sent). */
+static json_t *message_head(const rd_kafka_message_t *m, const char *topic)
+{
+    json_t *out = json_pack("{s:s, s:i, s:I}", "topic", topic, "partition", (int)m->partition, "offset",
+                            (json_int_t)m->offset);
+    json_t *key = json_stringn(m->key ? (const char *)m->key : "", m->key ? m->key_len : 0);
+    if (key) {
+        json_object_set_new(out, "key", key);
+    } else {
+        char *hex = xmalloc(2 * m->key_len + 1);
+        for (size_t i = 0; i < m->key_len; i++)
+            sprintf(hex + 2 * i, "%02x", ((const unsigned char *)m->key)[i]);
+        json_object_set_new(out, "key_hex", json_string(hex));
+        free(hex);
+    }
+    return out;
+}
+
 /* One dead-lettered message as JSON: where it is, its key, its headers
  * (name -> value text) and the length of the original value. */
 static void print_dead_letter(rd_kafka_message_t *m, const char *topic)
 {
-    json_t *out = json_pack("{s:s, s:i, s:I, s:s#, s:I}", "topic", topic, "partition", (int)m->partition, "offset",
-                            (json_int_t)m->offset, "key", m->key ? (const char *)m->key : "",
-                            m->key ? (int)m->key_len : 0, "value_len", (json_int_t)m->len);
+    json_t *out = message_head(m, topic);
+    json_object_set_new(out, "value_len", json_integer((json_int_t)m->len));
     json_t *hj = json_object();
     rd_kafka_headers_t *h = NULL;
     if (!rd_kafka_message_headers(m, &h)) {
@@ -140,11 +158,11 @@ int tail_main(int argc, char **argv)
     }
     char group[64];
     snprintf(group, sizeof(group), "mtlstream-tail-%d", (int)getpid());
-    static const char *const extra[] = {"enable.auto.commit", "false", "enable.partition.eof", "true", NULL};
-    rd_kafka_conf_t *conf = kafka_conf_new(&cfg, extra, err, sizeof(err));
-    if (!conf || kafka_conf_set(conf, "group.id", group, err, sizeof(err))) {
-        if (conf)
-            rd_kafka_conf_destroy(conf);
+    /* tail never joins the service's group nor commits: forced */
+    const char *const forced[] = {"enable.auto.commit", "false", "enable.partition.eof", "true", "group.id", group,
+                                  NULL};
+    rd_kafka_conf_t *conf = kafka_conf_new(&cfg, NULL, forced, err, sizeof(err));
+    if (!conf) {
         fprintf(stderr, "mtlstream tail: %s\n", err);
         rc = EXIT_CONFIG;
         goto out;
@@ -243,9 +261,7 @@ int tail_main(int argc, char **argv)
                 bad++;
                 fprintf(stderr, "mtlstream tail: %s [%d] @%" PRId64 ": %s\n", tn, m->partition, m->offset, err);
             } else {
-                json_t *out = json_pack("{s:s, s:i, s:I, s:s#}", "topic", tn, "partition", (int)m->partition,
-                                        "offset", (json_int_t)m->offset, "key", m->key ? (const char *)m->key : "",
-                                        m->key ? (int)m->key_len : 0);
+                json_t *out = message_head(m, tn);
                 json_object_update(out, rec);
                 char *s = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
                 puts(s);

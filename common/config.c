@@ -212,17 +212,18 @@ static int load_kafka(config_t *cf, mts_config *c, char *err, size_t errlen)
         for (char *p = key; *p; p++)
             if (*p == '_')
                 *p = '.';
-        char val[512];
+        char num[32];
+        const char *val = num; /* strings are taken whole: PEM certificates are long */
         switch (config_setting_type(st)) {
         case CONFIG_TYPE_STRING:
-            snprintf(val, sizeof(val), "%s", config_setting_get_string(st));
+            val = config_setting_get_string(st);
             break;
         case CONFIG_TYPE_INT:
         case CONFIG_TYPE_INT64:
-            snprintf(val, sizeof(val), "%lld", (long long)config_setting_get_int64(st));
+            snprintf(num, sizeof(num), "%lld", (long long)config_setting_get_int64(st));
             break;
         case CONFIG_TYPE_BOOL:
-            snprintf(val, sizeof(val), "%s", config_setting_get_bool(st) ? "true" : "false");
+            snprintf(num, sizeof(num), "%s", config_setting_get_bool(st) ? "true" : "false");
             break;
         default:
             FAIL_AT(st, "kafka.%s: expected a string, integer or boolean", config_setting_name(st));

@@ -29,18 +29,51 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     log_line(level < 3 ? 3 : level, "librdkafka", 0, "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
-rd_kafka_conf_t *kafka_conf_new(const mts_config *c, const char *const *extra, char *err,
-                                size_t errlen)
+static volatile int fatal_seen;
+static char fatal_text[1024];
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        snprintf(fatal_text, sizeof(fatal_text), "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(orig), buf);
+        fatal_seen = 1;
+        return;
+    }
+    /* Transient (broker down, resolve failures): librdkafka retries by itself. */
+    log_warn_limited("%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+int kafka_fatal_error(char *err, size_t errlen)
+{
+    if (!fatal_seen)
+        return 0;
+    snprintf(err, errlen, "%s", fatal_text);
+    return 1;
+}
+
+rd_kafka_conf_t *kafka_conf_new(const mts_config *c, const char *const *defaults, const char *const *forced,
+                                char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, log_cb);
-    if (c) {
-        for (int i = 0; i < c->n_kafka_props; i++)
-            if (kafka_conf_set(conf, c->kafka_keys[i], c->kafka_values[i], err, errlen))
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    for (; defaults && defaults[0]; defaults += 2)
+        if (kafka_conf_set(conf, defaults[0], defaults[1], err, errlen))
+            goto fail;
+    for (int i = 0; c && i < c->n_kafka_props; i++) {
+        for (const char *const *f = forced; f && f[0]; f += 2)
+            if (!strcmp(f[0], c->kafka_keys[i]) && strcmp(f[1], c->kafka_values[i])) {
+                snprintf(err, errlen, "kafka property %s: mtlstream sets it to %s for correctness; remove it from "
+                         "the kafka section", f[0], f[1]);
                 goto fail;
+            }
+        if (kafka_conf_set(conf, c->kafka_keys[i], c->kafka_values[i], err, errlen))
+            goto fail;
     }
-    for (; extra && extra[0]; extra += 2)
-        if (kafka_conf_set(conf, extra[0], extra[1], err, errlen))
+    for (; forced && forced[0]; forced += 2)
+        if (kafka_conf_set(conf, forced[0], forced[1], err, errlen))
             goto fail;
     return conf;
 fail:

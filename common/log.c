@@ -5,12 +5,14 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-static int cur_level = LOG_LVL_INFO;
+/* Written on SIGHUP by the main loop, read by librdkafka threads too. */
+static atomic_int cur_level = LOG_LVL_INFO;
 
 enum { MAX_SECRETS = 32 };
 static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;

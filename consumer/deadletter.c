@@ -2,14 +2,18 @@
 #include "consumer/deadletter.h"
 
 #include "common/log.h"
+#include "common/util.h"
 #include "producer/producer.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+/* A dead letter waits at most this long for room in the producer queue. */
+enum { DLQ_SEND_BOUND_MS = 500 };
+
 int deadletter_send(rd_kafka_t *producer, const char *dlq_topic, const rd_kafka_message_t *msg,
-                    const char *reason, const char *text)
+                    const char *reason, const char *text, char *err, size_t errlen)
 {
     char part[16], off[24];
     snprintf(part, sizeof(part), "%" PRId32, msg->partition);
@@ -21,21 +25,9 @@ int deadletter_send(rd_kafka_t *producer, const char *dlq_topic, const rd_kafka_
     rd_kafka_header_add(h, "mtlstream.topic", -1, topic, -1);
     rd_kafka_header_add(h, "mtlstream.partition", -1, part, -1);
     rd_kafka_header_add(h, "mtlstream.offset", -1, off, -1);
-    rd_kafka_resp_err_t err;
-    for (;;) {
-        err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(dlq_topic),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_KEY(msg->key, msg->key_len),
-                                RD_KAFKA_V_VALUE(msg->payload, msg->len), RD_KAFKA_V_HEADERS(h),
-                                RD_KAFKA_V_OPAQUE((void *)(intptr_t)PRODUCE_DLQ), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        rd_kafka_poll(producer, 100); /* let deliveries drain, then retry */
-    }
-    if (err) {
+    if (producer_send(producer, dlq_topic, msg->key, msg->key_len, msg->payload, msg->len, h, PRODUCE_DLQ,
+                      mono_ms() + DLQ_SEND_BOUND_MS, err, errlen)) {
         rd_kafka_headers_destroy(h); /* not taken over on failure */
-        log_err_limited("dead-letter %s [%" PRId32 "] @%" PRId64 ": %s", topic, msg->partition,
-                        msg->offset, rd_kafka_err2str(err));
         return -1;
     }
     return 0;

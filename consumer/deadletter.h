@@ -12,7 +12,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+/* 0, or -1 with err when the message could not be queued within a bound
+ * (the caller must then not move past the message). */
 int deadletter_send(rd_kafka_t *producer, const char *dlq_topic, const rd_kafka_message_t *msg,
-                    const char *reason, const char *text);
+                    const char *reason, const char *text, char *err, size_t errlen);
 
 #endif

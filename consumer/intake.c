@@ -59,6 +59,9 @@ struct intake {
     intake_stats stats;
 };
 
+/* How long start-up waits for the broker's metadata of each input topic. */
+enum { SUBSCRIBE_CHECK_MS = 15000 };
+
 static int plan_index(const intake *in, int task, int writer)
 {
     return task * (in->n_writers + 1) + writer;
@@ -183,7 +186,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     if (e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         if (rd_kafka_assignment_lost(rk))
             log_warn("assignment lost: %d partition(s) taken without a clean revoke", parts->cnt);
-        else if (in->on_revoke && in->n_rows > 0)
+        else if (in->on_revoke && (in->n_rows > 0 || in->pending->cnt > 0))
             in->on_revoke(in->on_revoke_opaque); /* learn, then store the batch's offsets */
         log_notice("revoked %d partition(s)", parts->cnt);
         if (cooperative) {
@@ -218,18 +221,18 @@ intake *intake_new(const mts_config *c, rd_kafka_t *dlq_producer, char *err, siz
     in->values = xcalloc((size_t)c->batch_size * in->layout->n_fields, sizeof(mts_value));
     in->pending = rd_kafka_topic_partition_list_new(16);
 
-    static const char *const extra[] = {"enable.auto.offset.store", "false",
-                                        "enable.auto.commit", "true",
-                                        "auto.offset.reset", "earliest",
-                                        "partition.assignment.strategy", "cooperative-sticky",
-                                        "enable.partition.eof", "false",
-                                        NULL};
-    rd_kafka_conf_t *conf = kafka_conf_new(c, extra, err, errlen);
-    if (!conf || kafka_conf_set(conf, "group.id", c->group_id, err, errlen)) {
-        if (conf)
-            rd_kafka_conf_destroy(conf);
+    /* Offsets are stored by intake_batch_done only, and the rebalance
+     * callback is written for these protocols: not the user's to change. */
+    static const char *const defaults[] = {"auto.offset.reset", "earliest", NULL};
+    const char *const forced[] = {"enable.auto.offset.store", "false",
+                                  "enable.auto.commit", "true",
+                                  "partition.assignment.strategy", "cooperative-sticky",
+                                  "enable.partition.eof", "false",
+                                  "group.id", c->group_id,
+                                  NULL};
+    rd_kafka_conf_t *conf = kafka_conf_new(c, defaults, forced, err, errlen);
+    if (!conf)
         goto fail;
-    }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, in);
     char kerr[512];
@@ -285,6 +288,12 @@ const mts_layout *intake_layout(const intake *in)
 
 int intake_subscribe(intake *in, char *err, size_t errlen)
 {
+    /* subscribe() does not talk to the broker: ask for every topic's
+     * metadata first, so an unreachable broker or a missing topic is a clear
+     * start-up error (exit 69) rather than a service that waits silently. */
+    for (int t = 0; t < in->cfg->n_tasks; t++)
+        if (kafka_partition_count(in->consumer, in->cfg->tasks[t].topic, SUBSCRIBE_CHECK_MS, err, errlen) < 0)
+            return -1;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(in->cfg->n_tasks);
     for (int t = 0; t < in->cfg->n_tasks; t++)
         rd_kafka_topic_partition_list_add(topics, in->cfg->tasks[t].topic, RD_KAFKA_PARTITION_UA);
@@ -353,13 +362,30 @@ static void note_offset(intake *in, const rd_kafka_message_t *m)
     tp->offset = m->offset + 1;
 }
 
-static void handle_message(intake *in, rd_kafka_message_t *m)
+/* Rewind a partition to msg so it is read again (its dead letter could not
+ * be queued: moving past it would lose it). */
+static void rewind_to(intake *in, const rd_kafka_message_t *m)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset = m->offset;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(in->consumer, l, -1);
+    if (e) {
+        log_err_limited("rewinding %s [%" PRId32 "] to %" PRId64 ": %s", rd_kafka_topic_name(m->rkt),
+                        m->partition, m->offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* 0: the message is in the batch or dead-lettered; -1: it could not be
+ * dead-lettered now, its partition was rewound to it, stop polling. */
+static int handle_message(intake *in, rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     int task = config_task_by_topic(in->cfg, topic);
     if (task < 0) {
         log_warn_limited("message from unexpected topic %s ignored", topic);
-        return;
+        return 0;
     }
     in->stats.consumed[task]++;
     in->stats.last_message_ms = mono_ms();
@@ -377,28 +403,45 @@ static void handle_message(intake *in, rd_kafka_message_t *m)
     err[0] = '\0';
     decode_reason r = intake_decode(in, task, m->payload, m->payload ? m->len : 0, row, &in->arena, err,
                                     sizeof(err));
-    note_offset(in, m);
     if (r == DR_OK) {
+        note_offset(in, m);
         in->n_rows++;
         in->stats.rows[task]++;
-        return;
+        return 0;
     }
+    char dlq_err[256];
+    if (deadletter_send(in->dlq, in->cfg->dead_letter_topic, m, decode_reason_name(r), err, dlq_err,
+                        sizeof(dlq_err))) {
+        in->stats.consumed[task]--; /* it will be read again */
+        in->stats.dlq_failures++;
+        log_err_limited("%s [%" PRId32 "] @%" PRId64 ": %s, and dead-lettering failed: %s; will retry", topic,
+                        m->partition, m->offset, decode_reason_name(r), dlq_err);
+        rewind_to(in, m);
+        return -1;
+    }
+    note_offset(in, m);
     in->stats.rejected[r]++;
     in->stats.rejected_total++;
     log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s: %s (dead-lettered)", topic, m->partition, m->offset,
                      decode_reason_name(r), err);
-    deadletter_send(in->dlq, in->cfg->dead_letter_topic, m, decode_reason_name(r), err);
+    return 0;
 }
 
 int intake_poll(intake *in, int timeout_ms)
 {
     int handled = 0;
+    /* Rejected messages do not fill the batch: bound the messages per call
+     * too, so a run of bad input cannot starve the loop (and its watchdog). */
+    int max_handled = 4 * in->cfg->batch_size;
     int64_t deadline = mono_ms() + timeout_ms;
-    while (in->n_rows < in->cfg->batch_size) {
+    while (in->n_rows < in->cfg->batch_size && handled < max_handled) {
         int64_t left = deadline - mono_ms();
+        if (left <= 0 && handled > 0)
+            break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(in->consumer, left > 0 ? (int)left : 0);
         if (!m)
             break;
+        int blocked = 0;
         if (m->err) {
             /* An error event carries a text, not data: never decode it. */
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -406,10 +449,12 @@ int intake_poll(intake *in, int timeout_ms)
                 log_err_limited("consumer: %s", rd_kafka_message_errstr(m));
             }
         } else {
-            handle_message(in, m);
+            blocked = handle_message(in, m) < 0;
             handled++;
         }
         rd_kafka_message_destroy(m);
+        if (blocked)
+            break;
     }
     return handled;
 }

@@ -29,6 +29,7 @@ typedef struct {
     uint64_t rejected[DR__COUNT];       /* dead-lettered per reason */
     uint64_t rejected_total;
     uint64_t kafka_errors;              /* consumer errors reported by librdkafka */
+    uint64_t dlq_failures;              /* dead letters that could not be queued (retried) */
     int64_t first_message_ms;           /* monotonic time of the first message, 0 if none */
     int64_t last_message_ms;            /* monotonic time of the last message, 0 if none */
 } intake_stats;

@@ -188,6 +188,14 @@ size_t embtable_drain_dirty(embtable *t, int64_t *ids, size_t max)
     return k;
 }
 
+void embtable_mark_dirty(embtable *t, uint32_t row)
+{
+    if (row < t->n && !t->dirty[row]) {
+        t->dirty[row] = 1;
+        t->dirty_list[t->n_dirty++] = row;
+    }
+}
+
 size_t embtable_ids(const embtable *t, int64_t *ids, size_t max)
 {
     size_t k = 0;

@@ -67,6 +67,8 @@ void embtable_clear_grad(embtable *t);
 void embtable_adagrad(embtable *t, float lr, float eps);
 /* Ids updated since the last drain, each once, up to max; the rest stay. */
 size_t embtable_drain_dirty(embtable *t, int64_t *ids, size_t max);
+/* Mark a row dirty again (its publication failed); no-op if it already is. */
+void embtable_mark_dirty(embtable *t, uint32_t row);
 /* All ids in creation order, up to max; returns how many were written. */
 size_t embtable_ids(const embtable *t, int64_t *ids, size_t max);
 

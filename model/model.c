@@ -404,6 +404,23 @@ size_t model_drain_dirty(mts_model *m, entity_kind k, int64_t *ids, size_t max)
     return t ? embtable_drain_dirty(t, ids, max) : 0;
 }
 
+int model_mark_dirty(mts_model *m, entity_kind k, int64_t id)
+{
+    embtable *t = (embtable *)table_of(m, k);
+    int32_t r = t ? embtable_find(t, id) : -1;
+    if (r < 0)
+        return -1;
+    embtable_mark_dirty(t, (uint32_t)r);
+    return 0;
+}
+
+void model_mark_all_dirty(mts_model *m, entity_kind k)
+{
+    embtable *t = (embtable *)table_of(m, k);
+    for (uint32_t r = 0; t && r < t->n; r++)
+        embtable_mark_dirty(t, r);
+}
+
 int model_embedding(const mts_model *m, entity_kind k, int64_t id, float *out, uint64_t *events_seen)
 {
     const embtable *t = table_of(m, k);

@@ -87,6 +87,10 @@ typedef enum { ENTITY_MEMBER, ENTITY_COMPANY } entity_kind;
  * every embedding drifts a little with every step; the dirty set holds the
  * ids that were trained on, a full snapshot (model_entity_ids) covers drift. */
 size_t model_drain_dirty(mts_model *m, entity_kind k, int64_t *ids, size_t max);
+/* Put an entity back in the dirty set (its publication failed): -1 if unknown. */
+int model_mark_dirty(mts_model *m, entity_kind k, int64_t id);
+/* Every entity of kind k dirty: the next rounds publish a full snapshot. */
+void model_mark_all_dirty(mts_model *m, entity_kind k);
 /* Published embedding (tower output) of id into out (dim); -1 if unknown. */
 int model_embedding(const mts_model *m, entity_kind k, int64_t id, float *out /* (dim) */,
                     uint64_t *events_seen);

@@ -12,13 +12,15 @@
 #include "producer/producer.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct publisher {
     rd_kafka_t *rk;
-    rd_kafka_topic_t *topics[2];   /* member, company */
+    const char *topics[2];         /* member, company (the configuration's strings) */
+    uint64_t failures_seen;        /* embedding delivery failures already handled */
     int schema_id;
     char *model_version;
     int64_t *ids;                  /* (id_cap) scratch for drained ids */
@@ -66,11 +68,11 @@ publisher *publisher_new(const mts_config *c, rd_kafka_t *producer, const char *
     p->rk = producer;
     p->schema_id = c->output_schema_id;
     p->model_version = xstrdup(model_version);
-    p->topics[ENTITY_MEMBER] = rd_kafka_topic_new(producer, c->member_topic, NULL);
-    p->topics[ENTITY_COMPANY] = rd_kafka_topic_new(producer, c->company_topic, NULL);
+    p->topics[ENTITY_MEMBER] = c->member_topic;
+    p->topics[ENTITY_COMPANY] = c->company_topic;
     p->id_cap = 4096;
     p->ids = xmalloc(p->id_cap * sizeof(int64_t));
-    p->vec = xmalloc(1024 * sizeof(float));
+    p->vec = xmalloc((size_t)c->dim * sizeof(float));
     buf_init(&p->buf);
     return p;
 }
@@ -79,9 +81,6 @@ void publisher_free(publisher *p)
 {
     if (!p)
         return;
-    for (int k = 0; k < 2; k++)
-        if (p->topics[k])
-            rd_kafka_topic_destroy(p->topics[k]);
     free(p->model_version);
     free(p->ids);
     free(p->vec);
@@ -106,33 +105,38 @@ void publisher_encode(const publisher *p, entity_kind k, int64_t id, const float
     av_write_long(out, updated_ms);
 }
 
-static int produce_one(publisher *p, mts_model *m, entity_kind k, int64_t id, int64_t now)
+/* 1 produced, 0 nothing to publish (evicted), -1 the producer refused it. */
+static int produce_one(publisher *p, mts_model *m, entity_kind k, int64_t id, int64_t now, int64_t deadline_ms)
 {
     uint64_t seen = 0;
     if (model_embedding(m, k, id, p->vec, &seen))
-        return 0; /* evicted since it was marked: nothing to publish */
+        return 0;
     buf_reset(&p->buf);
     publisher_encode(p, k, id, p->vec, model_dim(m), seen, now, &p->buf);
-    char key[24];
+    char key[24], err[256];
     int klen = snprintf(key, sizeof(key), "%" PRId64, id);
-    for (;;) {
-        if (rd_kafka_produce(p->topics[k], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, p->buf.data,
-                             p->buf.len, key, (size_t)klen, (void *)(intptr_t)PRODUCE_EMBEDDING) == 0)
-            break;
-        rd_kafka_resp_err_t e = rd_kafka_last_error();
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            p->stats.produce_errors++;
-            log_err_limited("produce embedding %" PRId64 ": %s", id, rd_kafka_err2str(e));
-            return 0;
-        }
-        rd_kafka_poll(p->rk, 50); /* queue full: serve deliveries, then retry */
+    if (producer_send(p->rk, p->topics[k], key, (size_t)klen, p->buf.data, p->buf.len, NULL, PRODUCE_EMBEDDING,
+                      deadline_ms, err, sizeof(err))) {
+        p->stats.produce_errors++;
+        log_err_limited("embedding %" PRId64 " not published: %s; it stays due", id, err);
+        return -1;
     }
     p->stats.produced[k]++;
     return 1;
 }
 
-static int publish(publisher *p, mts_model *m, int budget)
+static int publish(publisher *p, mts_model *m, int budget, int64_t deadline_ms)
 {
+    /* A failed delivery report does not say which entity it was: publish
+     * everything again, which is rare and keeps no vector stale. */
+    uint64_t failed = producer_get_stats()->failed[PRODUCE_EMBEDDING];
+    if (failed > p->failures_seen) {
+        log_warn("%" PRIu64 " embedding deliveries failed: publishing a full snapshot again",
+                 failed - p->failures_seen);
+        p->failures_seen = failed;
+        model_mark_all_dirty(m, ENTITY_MEMBER);
+        model_mark_all_dirty(m, ENTITY_COMPANY);
+    }
     int done = 0;
     int64_t now = now_ms();
     for (int k = 0; k < 2 && done < budget; k++) {
@@ -141,8 +145,15 @@ static int publish(publisher *p, mts_model *m, int budget)
             if (!want)
                 break;
             size_t n = model_drain_dirty(m, (entity_kind)k, p->ids, want);
-            for (size_t i = 0; i < n; i++)
-                done += produce_one(p, m, (entity_kind)k, p->ids[i], now);
+            for (size_t i = 0; i < n; i++) {
+                int r = produce_one(p, m, (entity_kind)k, p->ids[i], now, deadline_ms);
+                if (r < 0) { /* the rest of this chunk stays due, for the next round */
+                    for (; i < n; i++)
+                        model_mark_dirty(m, (entity_kind)k, p->ids[i]);
+                    return done;
+                }
+                done += r;
+            }
             rd_kafka_poll(p->rk, 0);
             if (n < want)
                 break;
@@ -151,14 +162,14 @@ static int publish(publisher *p, mts_model *m, int budget)
     return done;
 }
 
-int publisher_publish_dirty(publisher *p, mts_model *m, int budget)
+int publisher_publish_dirty(publisher *p, mts_model *m, int budget, int64_t deadline_ms)
 {
-    return publish(p, m, budget);
+    return publish(p, m, budget, deadline_ms);
 }
 
-int publisher_publish_all_dirty(publisher *p, mts_model *m)
+int publisher_publish_all_dirty(publisher *p, mts_model *m, int64_t deadline_ms)
 {
-    return publish(p, m, 1 << 30);
+    return publish(p, m, INT_MAX, deadline_ms);
 }
 
 const publish_stats *publisher_get_stats(const publisher *p)

@@ -8,7 +8,9 @@
  *
  * Only entities whose vectors changed since they were last published are
  * sent (the model's dirty set), at most output.publish_max_per_s per
- * second; the rest stay dirty for the next round. */
+ * second; the rest stay dirty for the next round. A vector the producer
+ * refuses stays dirty; a failed delivery report makes the next rounds publish
+ * a full snapshot (the report does not say which entity it carried). */
 #ifndef MTS_PUBLISH_H
 #define MTS_PUBLISH_H
 
@@ -32,10 +34,12 @@ publisher *publisher_new(const mts_config *c, rd_kafka_t *producer, const char *
                          char *err, size_t errlen);
 void publisher_free(publisher *p);
 
-/* Publish up to budget changed embeddings; returns how many were produced. */
-int publisher_publish_dirty(publisher *p, mts_model *m, int budget);
+/* Publish up to budget changed embeddings, giving up at deadline_ms (mono_ms
+ * clock) if the producer queue stays full; what is not published stays due.
+ * Returns how many were produced. */
+int publisher_publish_dirty(publisher *p, mts_model *m, int budget, int64_t deadline_ms);
 /* Publish every changed embedding now, without a rate bound (shutdown). */
-int publisher_publish_all_dirty(publisher *p, mts_model *m);
+int publisher_publish_all_dirty(publisher *p, mts_model *m, int64_t deadline_ms);
 /* Encode one embedding message value (framing + Avro) into out. */
 void publisher_encode(const publisher *p, entity_kind k, int64_t id, const float *vec, int dim,
                       uint64_t events_seen, int64_t updated_ms, mts_buf *out);
