@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define DYN_MAX_CAPACITY (1u << 30)
-#define DYN_FREE INT64_MIN
+#define DYN_FREE INT64_MIN /* in last[]: the row is free (lookups clamp the clock above it) */
 
 int dyntable_init(dyntable *t, int dim, uint32_t capacity, int admit, int64_t ttl, float init_scale,
                   uint64_t seed, int n_states, char *err, size_t errlen)
@@ -100,7 +100,7 @@ static void rehash(dyntable *t, uint32_t nslots)
     t->slots = xcalloc(nslots, sizeof(dyntable_slot));
     t->nslots = nslots;
     for (uint32_t r = 0; r < t->top; r++)
-        if (t->ids[r] != DYN_FREE)
+        if (t->last[r] != DYN_FREE)
             slots_insert(t, t->ids[r], r);
 }
 
@@ -169,10 +169,10 @@ uint32_t dyntable_expire(dyntable *t, int64_t now)
         return 0;
     uint32_t k = 0;
     for (uint32_t r = 0; r < t->top; r++) {
-        if (t->ids[r] == DYN_FREE || now - t->last[r] <= t->ttl || t->grad_slot[r] >= 0)
+        if (t->last[r] == DYN_FREE || now - t->last[r] <= t->ttl || t->grad_slot[r] >= 0)
             continue;
         slots_delete(t, t->ids[r]);
-        t->ids[r] = DYN_FREE;
+        t->last[r] = DYN_FREE;
         t->free_rows[t->n_free++] = r;
         t->n--;
         k++;
@@ -201,6 +201,8 @@ static int sketch_add(dyntable *t, int64_t id)
 
 int32_t dyntable_lookup(dyntable *t, int64_t id, int64_t now, int create)
 {
+    if (now == DYN_FREE)
+        now++;
     int32_t r = dyntable_find(t, id);
     if (r >= 0) {
         t->last[r] = now;

@@ -44,8 +44,8 @@ typedef struct {
     uint32_t n;         /* rows in use */
     uint32_t alloc;     /* rows allocated (grows by doubling up to capacity) */
     uint32_t top;       /* rows ever handed out: rows >= top were never used */
-    int64_t *ids;       /* (alloc) id of each row; INT64_MIN when free */
-    int64_t *last;      /* (alloc) time of last use */
+    int64_t *ids;       /* (alloc) id of each row (any 64-bit value) */
+    int64_t *last;      /* (alloc) time of last use; INT64_MIN when the row is free */
     float *w;           /* (alloc, dim) */
     float *acc;         /* (alloc, n_states) row-wise Adagrad accumulators */
     uint32_t *free_rows; /* (alloc) rows freed by expiry */

@@ -119,7 +119,7 @@ typedef struct {
     float *x, *dx;         /* (cap, head_in) concatenated tower outputs */
     float *h, *dh;         /* (cap, hidden) mlp hidden (post-ReLU) and its gradient */
     float *uM;             /* (cap, D2) bilinear */
-    float *dotv;           /* (cap) dot head: <u, v> */
+    float *dotv;           /* (cap, n_towers / 2) dot head: <u, v> of each tower pair */
 } task;
 
 struct mtl_net {
@@ -148,6 +148,9 @@ struct mtl_net {
     float gn_w[MTL_MAX_TASKS];
     double gn_L0[MTL_MAX_TASKS], gn_Lema[MTL_MAX_TASKS], gn_ss[MTL_MAX_TASKS];
 
+    int distill_frozen;    /* tests: reuse the teacher signs of the last backward */
+    float *frozen_sign;
+    int frozen_n;
     mts_rng sample_rng;
     int64_t events;
     uint64_t skipped;
@@ -157,7 +160,8 @@ struct mtl_net {
     int bcap;
     int *btask;            /* (bcap) task of each batch row */
     float *bw;             /* (bcap) weight of each row (example weight x importance x pos_weight) */
-    float step_loss[MTL_MAX_TASKS];
+    float step_loss[MTL_MAX_TASKS];  /* float copy for uncertainty_forward */
+    double step_lossd[MTL_MAX_TASKS]; /* the same in double (the loss returned) */
     int step_n[MTL_MAX_TASKS];
     mtl_example *sel;      /* (bcap) rows kept by sampling / of one task */
 };
@@ -465,12 +469,16 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
     tk->head_in = 0;
     for (int i = 0; i < tk->n_towers; i++)
         tk->head_in += net->nodes[tk->tower_node[i]].out_w;
-    int w0 = net->nodes[tk->tower_node[0]].out_w;
-    if ((h == HEAD_DOT || h == HEAD_BILINEAR) && tk->n_towers != 2)
-        FAIL("%s: a %s head needs exactly two towers (it has %d)", hp, ht, tk->n_towers);
-    if (h == HEAD_DOT && net->nodes[tk->tower_node[1]].out_w != w0)
-        FAIL("%s: a dot head needs towers of equal width (%s: %d, %s: %d)", hp, tk->tower_name[0], w0,
-             tk->tower_name[1], net->nodes[tk->tower_node[1]].out_w);
+    if (h == HEAD_BILINEAR && tk->n_towers != 2)
+        FAIL("%s: a bilinear head needs exactly two towers (it has %d)", hp, tk->n_towers);
+    if (h == HEAD_DOT && tk->n_towers % 2)
+        FAIL("%s: a dot head pairs its towers (1st with 2nd, 3rd with 4th, ...): it has %d", hp, tk->n_towers);
+    for (int k = 0; h == HEAD_DOT && k < tk->n_towers; k += 2) {
+        int a = net->nodes[tk->tower_node[k]].out_w, b = net->nodes[tk->tower_node[k + 1]].out_w;
+        if (a != b)
+            FAIL("%s: a dot head needs paired towers of equal width (%s: %d, %s: %d)", hp, tk->tower_name[k], a,
+                 tk->tower_name[k + 1], b);
+    }
     return 0;
 }
 
@@ -541,7 +549,7 @@ static int build_params(mtl_net *net, char *err, size_t errlen)
         int d1 = net->nodes[tk->tower_node[0]].out_w;
         int d2 = tk->n_towers > 1 ? net->nodes[tk->tower_node[1]].out_w : 0;
         if (tk->head == HEAD_DOT)
-            tk->np = 2;
+            tk->np = (size_t)tk->n_towers / 2 + 1; /* a scale per tower pair, one bias */
         else if (tk->head == HEAD_BILINEAR)
             tk->np = (size_t)d1 * d2 + 1;
         else
@@ -553,7 +561,8 @@ static int build_params(mtl_net *net, char *err, size_t errlen)
         mts_rng r;
         rng_seed(&r, mix64(net->seed ^ str_hash(tk->name) ^ 0x4eadULL));
         if (tk->head == HEAD_DOT) {
-            tk->p[0] = 1.0f;
+            for (int k = 0; k < tk->n_towers / 2; k++)
+                tk->p[k] = 1.0f;
         } else if (tk->head == HEAD_BILINEAR) {
             for (int a = 0; a < d1; a++)
                 for (int b = 0; b < d2; b++)
@@ -795,7 +804,7 @@ void mtl_free(mtl_net *net)
         free(tk->p), free(tk->g), free(tk->m), free(tk->v), free(tk->rows), free(tk->logit), free(tk->dlogit);
         free(tk->x), free(tk->dx), free(tk->h), free(tk->dh), free(tk->uM), free(tk->dotv);
     }
-    free(net->btask), free(net->bw), free(net->sel);
+    free(net->btask), free(net->bw), free(net->sel), free(net->frozen_sign);
     free(net);
 }
 
@@ -886,7 +895,7 @@ static void task_reserve(task *tk, int n, int d2)
     tk->h = xrealloc(tk->h, (size_t)cap * tk->hidden * sizeof(float));
     tk->dh = xrealloc(tk->dh, (size_t)cap * tk->hidden * sizeof(float));
     tk->uM = xrealloc(tk->uM, (size_t)cap * (d2 > 0 ? d2 : 1) * sizeof(float));
-    tk->dotv = xrealloc(tk->dotv, (size_t)cap * sizeof(float));
+    tk->dotv = xrealloc(tk->dotv, (size_t)cap * (tk->n_towers / 2 + 1) * sizeof(float));
     tk->cap = cap;
 }
 
@@ -1064,14 +1073,21 @@ static void head_forward(mtl_net *net, task *tk, int B)
         off += nd->out_w;
     }
     /* the towers sit side by side in x: u = columns [0, d1), v = [d1, d1 + d2) */
-    if (tk->head == HEAD_DOT) {
+    if (tk->head == HEAD_DOT) { /* logit = sum_k scale_k <tower 2k, tower 2k+1> + bias */
+        int P = tk->n_towers / 2;
         for (int i = 0; i < n; i++) {
-            const float *u = tk->x + (size_t)i * tk->head_in;
-            float s = 0;
-            for (int k = 0; k < d1; k++)
-                s += u[k] * u[d1 + k];
-            tk->dotv[i] = s;
-            tk->logit[i] = tk->p[0] * s + tk->p[1];
+            const float *x = tk->x + (size_t)i * tk->head_in;
+            float z = tk->p[P];
+            for (int k = 0, o = 0; k < P; k++) {
+                int d = net->nodes[tk->tower_node[2 * k]].out_w;
+                float s = 0;
+                for (int j = 0; j < d; j++)
+                    s += x[o + j] * x[o + d + j];
+                tk->dotv[(size_t)i * P + k] = s;
+                z += tk->p[k] * s;
+                o += 2 * d;
+            }
+            tk->logit[i] = z;
         }
     } else if (tk->head == HEAD_BILINEAR) {
         /* strided u, v: copy out contiguous views in dx (scratch) */
@@ -1101,16 +1117,22 @@ static void head_backward(mtl_net *net, task *tk)
     int C = tk->head_in;
     memset(tk->dx, 0, (size_t)n * C * sizeof(float));
     if (tk->head == HEAD_DOT) {
+        int P = tk->n_towers / 2;
         for (int i = 0; i < n; i++) {
-            float g = tk->dlogit[i], gs = g * tk->p[0];
+            float g = tk->dlogit[i];
             const float *x = tk->x + (size_t)i * C;
             float *dx = tk->dx + (size_t)i * C;
-            for (int k = 0; k < d1; k++) {
-                dx[k] += gs * x[d1 + k];
-                dx[d1 + k] += gs * x[k];
+            for (int k = 0, o = 0; k < P; k++) {
+                int d = net->nodes[tk->tower_node[2 * k]].out_w;
+                float gs = g * tk->p[k];
+                for (int j = 0; j < d; j++) {
+                    dx[o + j] += gs * x[o + d + j];
+                    dx[o + d + j] += gs * x[o + j];
+                }
+                tk->g[k] += g * tk->dotv[(size_t)i * P + k];
+                o += 2 * d;
             }
-            tk->g[0] += g * tk->dotv[i];
-            tk->g[1] += g;
+            tk->g[P] += g;
         }
     } else if (tk->head == HEAD_BILINEAR) {
         float *u = xmalloc((size_t)n * (d1 + d2) * sizeof(float)), *v = u + (size_t)n * d1;
@@ -1203,7 +1225,7 @@ static double soft_penalty(mtl_net *net, int t, int grad)
 /* One forward (and backward when train) over ex[0..B): task_step = -1 joint,
  * else iterative step of that task (ex must then hold only its rows).
  * Returns the loss minimised. */
-static float run(mtl_net *net, const mtl_example *ex, int B, int task_step, int train, int backward)
+static double run(mtl_net *net, const mtl_example *ex, int B, int task_step, int train, int backward)
 {
     ensure_batch(net, B);
     for (int b = 0; b < B; b++) {
@@ -1215,6 +1237,7 @@ static float run(mtl_net *net, const mtl_example *ex, int B, int task_step, int 
     uint32_t active = 0;
     for (int t = 0; t < net->n_tasks; t++) {
         net->step_loss[t] = 0;
+        net->step_lossd[t] = 0;
         net->step_n[t] = 0;
     }
     for (int b = 0; b < B; b++) {
@@ -1261,22 +1284,25 @@ static float run(mtl_net *net, const mtl_example *ex, int B, int task_step, int 
             bce_forward(&l, &tk->logit[i], &ex[b].label, &net->bw[b], 1);
             s += (double)net->bw[b] * l;
         }
-        net->step_loss[t] = (float)(s / net->step_n[t]);
+        net->step_lossd[t] = s / net->step_n[t];
+        net->step_loss[t] = (float)net->step_lossd[t];
     }
     double total = 0;
     float coef[MTL_MAX_TASKS] = {0};
     if (task_step >= 0) {
         coef[task_step] = 1.0f;
-        total = net->step_loss[task_step];
+        total = net->step_lossd[task_step];
     } else if (net->weigh == W_UNCERTAINTY) {
-        total = uncertainty_forward(net->step_loss, net->unc_s, act, net->n_tasks);
+        for (int t = 0; t < net->n_tasks; t++) /* uncertainty_forward's sum, in double */
+            if (act[t])
+                total += exp(-(double)net->unc_s[t]) * net->step_lossd[t] + net->unc_s[t];
         for (int t = 0; t < net->n_tasks; t++)
             coef[t] = act[t] ? expf(-net->unc_s[t]) : 0.0f;
     } else {
         for (int t = 0; t < net->n_tasks; t++) {
             coef[t] = net->weigh == W_GRADNORM ? net->gn_w[t] : net->tasks[t].loss_weight;
             if (act[t])
-                total += coef[t] * net->step_loss[t];
+                total += coef[t] * net->step_lossd[t];
         }
     }
     /* distillation: the student's logit on the teacher's side of zero */
@@ -1296,11 +1322,18 @@ static float run(mtl_net *net, const mtl_example *ex, int B, int task_step, int 
                 continue;
             /* teacher rows of the student task are in batch order, as the student's rows */
             ys[j] = te->logit[i] >= 0 ? 1.0f : -1.0f;
+            if (net->distill_frozen && j < net->frozen_n)
+                ys[j] = net->frozen_sign[j];
             ws[j] = net->bw[b];
             zs[j] = st->logit[j];
             j++;
         }
         ns = j;
+        if (backward) { /* remember the teacher's decisions (mtl_freeze_teacher) */
+            net->frozen_sign = xrealloc(net->frozen_sign, (size_t)(ns > 0 ? ns : 1) * sizeof(float));
+            memcpy(net->frozen_sign, ys, (size_t)ns * sizeof(float));
+            net->frozen_n = ns;
+        }
         dscale = net->distill_weight / (float)ns;
         total += dscale * hinge_forward(zs, ys, ws, net->distill_margin, ns);
     }
@@ -1308,7 +1341,7 @@ static float run(mtl_net *net, const mtl_example *ex, int B, int task_step, int 
         total += soft_penalty(net, task_step, 0);
     if (!backward) {
         free(ys);
-        return (float)total;
+        return total;
     }
     /* backward */
     if (task_step < 0 && net->weigh == W_UNCERTAINTY)
@@ -1354,7 +1387,7 @@ static float run(mtl_net *net, const mtl_example *ex, int B, int task_step, int 
     }
     if (task_step >= 0)
         soft_penalty(net, task_step, 1);
-    return (float)total;
+    return total;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1545,18 +1578,24 @@ void mtl_predict(mtl_net *net, const mtl_example *ex, int count, float *prob)
     free(idx);
 }
 
-float mtl_loss(mtl_net *net, const mtl_example *ex, int count, int task_step)
+double mtl_loss(mtl_net *net, const mtl_example *ex, int count, int task_step)
 {
     return run(net, ex, count, task_step, 0, 0);
 }
 
-float mtl_forward_backward(mtl_net *net, const mtl_example *ex, int count, int task_step)
+double mtl_forward_backward(mtl_net *net, const mtl_example *ex, int count, int task_step)
 {
     return run(net, ex, count, task_step, 1, 1);
 }
 
-size_t mtl_grad_params(mtl_net *net, float **w, float **g, size_t max)
+void mtl_freeze_teacher(mtl_net *net, int on)
 {
+    net->distill_frozen = on;
+}
+
+size_t mtl_grad_params(mtl_net *net, int task_step, float **w, float **g, size_t max)
+{
+    uint32_t mask = task_step >= 0 ? 1u << task_step : ~0u;
     size_t k = 0;
 #define PUSH(pw, pg)                                                                                           \
     do {                                                                                                       \
@@ -1568,6 +1607,8 @@ size_t mtl_grad_params(mtl_net *net, float **w, float **g, size_t max)
     } while (0)
     for (int i = 0; i < net->n_nodes; i++) {
         node *nd = &net->nodes[i];
+        if (!(nd->users & mask))
+            continue;
         if (nd->has_tab) {
             for (uint32_t j = 0; j < nd->tab.n_touched; j++)
                 for (int d = 0; d < nd->out_w; d++)
@@ -1578,7 +1619,7 @@ size_t mtl_grad_params(mtl_net *net, float **w, float **g, size_t max)
                 PUSH(nd->p + j, nd->g + j);
     }
     for (int t = 0; t < net->n_tasks; t++)
-        for (size_t j = 0; j < net->tasks[t].np; j++)
+        for (size_t j = 0; (mask & (1u << t)) && j < net->tasks[t].np; j++)
             PUSH(net->tasks[t].p + j, net->tasks[t].g + j);
     if (net->weigh == W_UNCERTAINTY)
         for (int t = 0; t < net->n_tasks; t++)
@@ -1594,6 +1635,8 @@ uint64_t mtl_param_hash(const mtl_net *net)
         const node *nd = &net->nodes[i];
         if (nd->has_tab) {
             for (uint32_t r = 0; r < nd->tab.top; r++) {
+                if (nd->tab.last[r] == INT64_MIN)
+                    continue; /* free row */
                 h = mix64(h ^ (uint64_t)nd->tab.ids[r]);
                 h = mix64(h ^ hash64(dyntable_row(&nd->tab, (int32_t)r), (size_t)nd->out_w * sizeof(float)));
             }

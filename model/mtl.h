@@ -98,10 +98,18 @@ size_t mtl_describe(const mtl_net *n, char *buf, size_t len);
  * terms, distillation); task_step = t is task t's iterative step (its loss
  * plus the soft-sharing penalty). mtl_loss only reads; mtl_forward_backward
  * also creates rows and leaves the gradients in place (no update). */
-float mtl_loss(mtl_net *n, const mtl_example *ex, int count, int task_step);
-float mtl_forward_backward(mtl_net *n, const mtl_example *ex, int count, int task_step);
-/* Pointers to every parameter that has a gradient after
- * mtl_forward_backward and to that gradient, up to max; returns how many. */
-size_t mtl_grad_params(mtl_net *n, float **w, float **g, size_t max);
+double mtl_loss(mtl_net *n, const mtl_example *ex, int count, int task_step);
+double mtl_forward_backward(mtl_net *n, const mtl_example *ex, int count, int task_step);
+/* The hinge differentiation loss uses the teacher's decision sign(z_teacher),
+ * piecewise constant in the teacher's parameters: its gradient is zero except
+ * where a decision flips. With on = 1, mtl_loss reuses the decisions of the
+ * last mtl_forward_backward, so finite differences see the function whose
+ * gradient the backward computes. */
+void mtl_freeze_teacher(mtl_net *n, int on);
+/* Pointers to every parameter the step updates (task_step as in mtl_loss:
+ * an iterative step updates only its task's parameters; soft-sharing
+ * partners are constants in it) and to its gradient after
+ * mtl_forward_backward, up to max; returns how many. */
+size_t mtl_grad_params(mtl_net *n, int task_step, float **w, float **g, size_t max);
 
 #endif
