@@ -7,6 +7,9 @@
 #    events learned per second from the first to the last message, and the
 #    service's peak resident memory, median (and range) over BENCH_RUNS runs.
 # 2. Decode + unify of job-view records in memory (build/tests/bench_decode).
+# 3. The declared multitask model (build/tests/bench_mtl): training examples/s
+#    per core, dense layers' GFLOP/s next to single-core sgemm, and an
+#    embedding table under id churn against its capacity and memory bound.
 # The machine is shared and noisy: read the spread, not only the median.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,4 +45,8 @@ echo "service peak memory MiB:               $(printf '%s\n' "${rss[@]}" | media
 if [ -x build/tests/bench_decode ]; then
   echo "decode + unify in memory, per event kind (target: >= 1,000,000 job-view records/s/core):"
   build/tests/bench_decode | sed 's/^/  /'
+fi
+if [ -x build/tests/bench_mtl ]; then
+  echo "declared multitask model, in memory (target: dense >= 40% of single-core sgemm at batch 256):"
+  build/tests/bench_mtl "$RUNS" | sed 's/^/  /'
 fi

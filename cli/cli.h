@@ -6,6 +6,7 @@ int run_main(int argc, char **argv);
 int gen_main(int argc, char **argv);
 int tail_main(int argc, char **argv);
 int schema_main(int argc, char **argv);
+int model_main(int argc, char **argv); /* model describe: the declared multitask model */
 
 #include "common/config.h"
 

@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "  tail     read the embedding topics and print one JSON object per embedding\n"
             "  schema   show the unified input layout of the configured tasks (schema unify)\n"
             "  config   print every setting with its type, bounds and default\n"
+            "  model    describe the declared multitask model (shared and task-specific parts)\n"
             "\n"
             "`mtlstream COMMAND --help` describes each command.\n"
             "\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return tail_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "schema"))
         return schema_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "model"))
+        return model_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "config")) {
         config_print_defaults();
         return EXIT_OK;

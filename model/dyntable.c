@@ -1,0 +1,317 @@
+/* dyntable.c - id-keyed embedding rows with admission, expiry and a hard cap.
+ *
+ * Lookup is open addressing with linear probing over a power-of-two slot
+ * array kept at most half full; deletion (expiry) uses backward shifting,
+ * so there are no tombstones and probe chains stay short however many ids
+ * come and go. Freed rows go to a free list and are reused before new rows
+ * are allocated; the row arrays grow by doubling up to the capacity, so the
+ * memory is bounded by the capacity whatever the id stream does.
+ *
+ * Admission counts sightings of row-less ids in a count-min sketch (the
+ * minimum of two counters under independent hashes), periodically halved so
+ * old sightings fade: memory independent of how many distinct ids pass.
+ * A collision can only admit an id early, never give two ids one row. */
+#include "model/dyntable.h"
+
+#include "common/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DYN_MAX_CAPACITY (1u << 30)
+#define DYN_FREE INT64_MIN /* in last[]: the row is free (lookups clamp the clock above it) */
+
+int dyntable_init(dyntable *t, int dim, uint32_t capacity, int admit, int64_t ttl, float init_scale,
+                  uint64_t seed, int n_states, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    if (dim < 1 || dim > 4096) {
+        snprintf(err, errlen, "embedding width %d out of range 1..4096", dim);
+        return -1;
+    }
+    if (capacity < 1 || capacity > DYN_MAX_CAPACITY) {
+        snprintf(err, errlen, "table capacity %u out of range 1..%u", capacity, DYN_MAX_CAPACITY);
+        return -1;
+    }
+    if (admit < 1 || admit > 255) {
+        snprintf(err, errlen, "admission threshold %d out of range 1..255", admit);
+        return -1;
+    }
+    if (ttl < 0) {
+        snprintf(err, errlen, "expiry time %lld must be >= 0", (long long)ttl);
+        return -1;
+    }
+    if (n_states < 1 || n_states > 64) {
+        snprintf(err, errlen, "optimizer states %d out of range 1..64", n_states);
+        return -1;
+    }
+    t->dim = dim;
+    t->capacity = capacity;
+    t->admit = admit;
+    t->ttl = ttl;
+    t->init_scale = init_scale;
+    t->seed = seed;
+    t->n_states = n_states;
+    if (admit > 1) {
+        uint32_t s = 1024;
+        while (s < 4 * (uint64_t)capacity && s < (1u << 24))
+            s *= 2;
+        t->sketch_size = s;
+        t->sketch = xcalloc(2 * (size_t)s, 1);
+    }
+    return 0;
+}
+
+void dyntable_free(dyntable *t)
+{
+    free(t->ids);
+    free(t->last);
+    free(t->w);
+    free(t->acc);
+    free(t->free_rows);
+    free(t->slots);
+    free(t->sketch);
+    free(t->grad_slot);
+    free(t->touched);
+    free(t->grad);
+    memset(t, 0, sizeof(*t));
+}
+
+static uint32_t slot_of(int64_t id, uint32_t mask)
+{
+    return (uint32_t)(mix64((uint64_t)id ^ 0x9e3779b97f4a7c15ULL) & mask);
+}
+
+static void slots_insert(dyntable *t, int64_t id, uint32_t row)
+{
+    uint32_t mask = t->nslots - 1;
+    uint32_t h = slot_of(id, mask);
+    while (t->slots[h].row)
+        h = (h + 1) & mask;
+    t->slots[h].id = id;
+    t->slots[h].row = row + 1;
+}
+
+static void rehash(dyntable *t, uint32_t nslots)
+{
+    free(t->slots);
+    t->slots = xcalloc(nslots, sizeof(dyntable_slot));
+    t->nslots = nslots;
+    for (uint32_t r = 0; r < t->top; r++)
+        if (t->last[r] != DYN_FREE)
+            slots_insert(t, t->ids[r], r);
+}
+
+static void grow(dyntable *t)
+{
+    uint32_t na = t->alloc ? t->alloc * 2 : 256;
+    if (na > t->capacity || na < t->alloc)
+        na = t->capacity;
+    size_t d = (size_t)t->dim, s = (size_t)t->n_states;
+    t->ids = xrealloc(t->ids, na * sizeof(int64_t));
+    t->last = xrealloc(t->last, na * sizeof(int64_t));
+    t->w = xrealloc(t->w, na * d * sizeof(float));
+    t->acc = xrealloc(t->acc, na * s * sizeof(float));
+    t->free_rows = xrealloc(t->free_rows, na * sizeof(uint32_t));
+    t->grad_slot = xrealloc(t->grad_slot, na * sizeof(int32_t));
+    t->alloc = na;
+    uint32_t ns = 16;
+    while (ns < 2 * (uint64_t)na)
+        ns *= 2;
+    if (ns != t->nslots)
+        rehash(t, ns);
+}
+
+int32_t dyntable_find(const dyntable *t, int64_t id)
+{
+    if (!t->nslots)
+        return -1;
+    uint32_t mask = t->nslots - 1;
+    for (uint32_t h = slot_of(id, mask);; h = (h + 1) & mask) {
+        const dyntable_slot *s = &t->slots[h];
+        if (!s->row)
+            return -1;
+        if (s->id == id)
+            return (int32_t)(s->row - 1);
+    }
+}
+
+/* Backward-shift deletion: after emptying a slot, move later entries of the
+ * probe run back into the hole when their home position allows it. */
+static void slots_delete(dyntable *t, int64_t id)
+{
+    uint32_t mask = t->nslots - 1;
+    uint32_t h = slot_of(id, mask);
+    while (t->slots[h].row && t->slots[h].id != id)
+        h = (h + 1) & mask;
+    if (!t->slots[h].row)
+        return;
+    uint32_t hole = h;
+    for (uint32_t j = (hole + 1) & mask; t->slots[j].row; j = (j + 1) & mask) {
+        uint32_t home = slot_of(t->slots[j].id, mask);
+        /* j may move to hole if home is not cyclically within (hole, j] */
+        int stays = (hole <= j) ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            t->slots[hole] = t->slots[j];
+            hole = j;
+        }
+    }
+    t->slots[hole].row = 0;
+    t->slots[hole].id = 0;
+}
+
+uint32_t dyntable_expire(dyntable *t, int64_t now)
+{
+    t->last_sweep = now;
+    if (t->ttl <= 0)
+        return 0;
+    uint32_t k = 0;
+    for (uint32_t r = 0; r < t->top; r++) {
+        if (t->last[r] == DYN_FREE || now - t->last[r] <= t->ttl || t->grad_slot[r] >= 0)
+            continue;
+        slots_delete(t, t->ids[r]);
+        t->last[r] = DYN_FREE;
+        t->free_rows[t->n_free++] = r;
+        t->n--;
+        k++;
+    }
+    t->expired += k;
+    return k;
+}
+
+/* Count one sighting; returns the (estimated) sightings so far. */
+static int sketch_add(dyntable *t, int64_t id)
+{
+    uint64_t h = mix64((uint64_t)id ^ t->seed);
+    uint32_t mask = t->sketch_size - 1;
+    uint8_t *a = &t->sketch[h & mask], *b = &t->sketch[t->sketch_size + ((h >> 32) & mask)];
+    if (*a < 255)
+        (*a)++;
+    if (*b < 255)
+        (*b)++;
+    if (++t->sketch_adds >= t->sketch_size) { /* age: halve everything */
+        for (size_t i = 0; i < 2 * (size_t)t->sketch_size; i++)
+            t->sketch[i] >>= 1;
+        t->sketch_adds = 0;
+    }
+    return *a < *b ? *a : *b;
+}
+
+int32_t dyntable_lookup(dyntable *t, int64_t id, int64_t now, int create)
+{
+    if (now == DYN_FREE)
+        now++;
+    int32_t r = dyntable_find(t, id);
+    if (r >= 0) {
+        t->last[r] = now;
+        return r;
+    }
+    if (!create)
+        return -1;
+    if (t->admit > 1 && sketch_add(t, id) < t->admit) {
+        t->pending++;
+        return -1;
+    }
+    /* Full: sweep for idle rows, at most once per ttl/8 of the clock so a
+     * flood of new ids does not turn every lookup into a full scan. */
+    if (t->n >= t->capacity && t->ttl > 0 && now - t->last_sweep >= (t->ttl / 8 > 0 ? t->ttl / 8 : 1))
+        dyntable_expire(t, now);
+    if (t->n >= t->capacity) {
+        t->refused++;
+        return -1;
+    }
+    uint32_t row;
+    if (t->n_free) {
+        row = t->free_rows[--t->n_free];
+    } else {
+        if (t->top == t->alloc)
+            grow(t);
+        row = t->top++;
+        t->grad_slot[row] = -1;
+    }
+    t->n++;
+    t->created++;
+    t->ids[row] = id;
+    t->last[row] = now;
+    mts_rng rng;
+    rng_seed(&rng, mix64(t->seed ^ 0x5eedf00dULL) ^ mix64((uint64_t)id));
+    float *w = dyntable_row(t, (int32_t)row);
+    for (int i = 0; i < t->dim; i++)
+        w[i] = (float)((2.0 * rng_uniform(&rng) - 1.0) * t->init_scale);
+    memset(t->acc + (size_t)row * t->n_states, 0, (size_t)t->n_states * sizeof(float));
+    slots_insert(t, id, row);
+    return (int32_t)row;
+}
+
+float *dyntable_grad(dyntable *t, int32_t row)
+{
+    size_t d = (size_t)t->dim;
+    if (t->grad_slot[row] >= 0)
+        return t->grad + (size_t)t->grad_slot[row] * d;
+    if (t->n_touched == t->touched_cap) {
+        t->touched_cap = t->touched_cap ? t->touched_cap * 2 : 256;
+        t->touched = xrealloc(t->touched, t->touched_cap * sizeof(uint32_t));
+        t->grad = xrealloc(t->grad, t->touched_cap * d * sizeof(float));
+    }
+    uint32_t k = t->n_touched++;
+    t->touched[k] = (uint32_t)row;
+    t->grad_slot[row] = (int32_t)k;
+    float *g = t->grad + k * d;
+    memset(g, 0, d * sizeof(float));
+    return g;
+}
+
+void dyntable_clear_grad(dyntable *t)
+{
+    for (uint32_t k = 0; k < t->n_touched; k++)
+        t->grad_slot[t->touched[k]] = -1;
+    t->n_touched = 0;
+}
+
+void dyntable_update(dyntable *t, mtl_optim_kind kind, float lr, int state)
+{
+    size_t d = (size_t)t->dim;
+    for (uint32_t k = 0; k < t->n_touched; k++) {
+        uint32_t r = t->touched[k];
+        float *w = t->w + r * d;
+        const float *g = t->grad + k * d;
+        float step = lr;
+        if (kind != OPT_SGD) { /* row-wise Adagrad: one accumulator per row and state */
+            float ss = 0.0f;
+            for (size_t i = 0; i < d; i++)
+                ss += g[i] * g[i];
+            float *acc = &t->acc[(size_t)r * t->n_states + state];
+            *acc += ss / (float)d;
+            step = lr / (sqrtf(*acc) + 1e-8f);
+        }
+        for (size_t i = 0; i < d; i++)
+            w[i] -= step * g[i];
+    }
+    dyntable_clear_grad(t);
+}
+
+size_t dyntable_bytes(const dyntable *t)
+{
+    size_t d = (size_t)t->dim;
+    size_t per_row = 2 * sizeof(int64_t) + d * sizeof(float) + (size_t)t->n_states * sizeof(float) +
+                     sizeof(uint32_t) + sizeof(int32_t);
+    return (size_t)t->alloc * per_row + (size_t)t->nslots * sizeof(dyntable_slot) + 2 * (size_t)t->sketch_size +
+           (size_t)t->touched_cap * (sizeof(uint32_t) + d * sizeof(float));
+}
+
+size_t dyntable_bytes_bound(const dyntable *t)
+{
+    size_t d = (size_t)t->dim;
+    size_t per_row = 2 * sizeof(int64_t) + d * sizeof(float) + (size_t)t->n_states * sizeof(float) +
+                     sizeof(uint32_t) + sizeof(int32_t);
+    size_t ns = 16;
+    while (ns < 2 * (size_t)t->capacity)
+        ns *= 2;
+    size_t tc = 256; /* touched rows never exceed live rows; the slot array doubles */
+    while (tc < t->capacity)
+        tc *= 2;
+    return (size_t)t->capacity * per_row + ns * sizeof(dyntable_slot) + 2 * (size_t)t->sketch_size +
+           tc * (sizeof(uint32_t) + d * sizeof(float));
+}
