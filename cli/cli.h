@@ -6,6 +6,8 @@ int run_main(int argc, char **argv);
 int gen_main(int argc, char **argv);
 int tail_main(int argc, char **argv);
 int schema_main(int argc, char **argv);
+int checkpoint_main(int argc, char **argv);
+int replay_main(int argc, char **argv);
 
 #include "common/config.h"
 

@@ -50,6 +50,8 @@ typedef struct {
     char *log_level;     /* err, warning, notice, info, debug */
     char *state_dir;     /* checkpoints and state */
     int status_interval_s; /* seconds between status log lines */
+    int checkpoint_interval_s; /* checkpoint at least this often while input arrives */
+    int checkpoint_events;     /* ... and after this many events (0: no event trigger) */
 
     /* kafka: librdkafka properties, applied to every client */
     int n_kafka_props;

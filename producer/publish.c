@@ -161,6 +161,24 @@ int publisher_publish_all_dirty(publisher *p, mts_model *m)
     return publish(p, m, 1 << 30);
 }
 
+int publisher_publish_snapshot(publisher *p, mts_model *m)
+{
+    int done = 0;
+    int64_t now = now_ms();
+    for (int k = 0; k < 2; k++) {
+        size_t n = model_entity_count(m, (entity_kind)k);
+        int64_t *ids = xmalloc((n ? n : 1) * sizeof(int64_t));
+        n = model_entity_ids(m, (entity_kind)k, ids, n);
+        for (size_t i = 0; i < n; i++) {
+            done += produce_one(p, m, (entity_kind)k, ids[i], now);
+            if (i % 1024 == 0)
+                rd_kafka_poll(p->rk, 0);
+        }
+        free(ids);
+    }
+    return done;
+}
+
 const publish_stats *publisher_get_stats(const publisher *p)
 {
     return &p->stats;
