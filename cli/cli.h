@@ -7,6 +7,8 @@ int gen_main(int argc, char **argv);
 int tail_main(int argc, char **argv);
 int schema_main(int argc, char **argv);
 int model_main(int argc, char **argv); /* model describe: the declared multitask model */
+int checkpoint_main(int argc, char **argv);
+int replay_main(int argc, char **argv);
 
 #include "common/config.h"
 

@@ -14,11 +14,13 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  run      the service: consume events, train, publish embeddings\n"
+            "  replay   backfill: learn from the beginning or a time up to the end offsets, checkpoint, exit\n"
             "  gen      write synthetic and real skill events to the input topics\n"
             "  tail     read the embedding topics and print one JSON object per embedding\n"
             "  schema   show the unified input layout of the configured tasks (schema unify)\n"
             "  config   print every setting with its type, bounds and default\n"
             "  model    describe the declared multitask model (shared and task-specific parts)\n"
+            "  checkpoint show FILE   verify a checkpoint and print its offsets and counters as JSON\n"
             "\n"
             "`mtlstream COMMAND --help` describes each command.\n"
             "\n"
@@ -40,6 +42,10 @@ int main(int argc, char **argv)
         return gen_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "tail"))
         return tail_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay"))
+        return replay_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "checkpoint"))
+        return checkpoint_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "schema"))
         return schema_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "model"))

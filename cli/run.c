@@ -2,18 +2,26 @@
  *
  * One thread runs the loop; librdkafka has its own threads for I/O.
  *   poll input -> batch full or old enough -> model step (progressive
- *   validation, then learning) -> store the batch's offsets -> every
- *   publish interval, publish changed embeddings within the rate bound.
- * SIGTERM/SIGINT end the loop; the pending batch is learned, every changed
- * embedding published, the producer flushed within output.flush_timeout_ms,
- * offsets committed, and the process exits 0. */
+ *   validation, then learning) -> fold the batch's offsets into the
+ *   checkpoint state -> every publish interval, publish changed embeddings
+ *   within the rate bound -> every checkpoint interval (or N events), write a
+ *   checkpoint and then commit exactly its offsets.
+ * Start-up resumes from the latest checkpoint in service.state_dir; each
+ * assigned partition starts at the checkpoint's offset, or at the group's
+ * committed one when that is further (another instance moved it on).
+ * SIGTERM/SIGINT end the loop; the pending batch is learned, a final
+ * checkpoint written, every changed embedding published, the producer
+ * flushed within output.flush_timeout_ms, and only if everything was
+ * delivered are the final checkpoint's offsets committed; exit 0. */
 #include "cli/cli.h"
 #include "cli/ops.h"
 
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "cli/resume.h"
 #include "consumer/intake.h"
+#include "model/checkpoint.h"
 #include "model/model.h"
 #include "producer/producer.h"
 #include "producer/publish.h"
@@ -46,9 +54,15 @@ typedef struct {
     rd_kafka_t *producer;
     uint64_t steps;
     uint64_t learned;
+    /* checkpoints (issue 5) */
+    ckpt_meta meta;          /* input position of everything learned so far */
+    uint64_t since_ckpt;     /* events folded into meta since the last checkpoint */
+    int64_t last_ckpt_ms;    /* monotonic time of the last checkpoint attempt */
+    uint64_t ckpt_written, ckpt_failed;
+    int stopping;            /* shutdown under way: revocations do nothing more */
 } service;
 
-/* Learn from the pending batch and store its offsets. */
+/* Learn from the pending batch and fold its progress into the checkpoint state. */
 static void learn_batch(service *s)
 {
     int n;
@@ -60,12 +74,78 @@ static void learn_batch(service *s)
         s->steps++;
         s->learned += (uint64_t)n;
     }
+    int np;
+    const intake_progress *p = intake_batch_progress(s->in, &np);
+    s->since_ckpt += resume_fold(&s->meta, s->cfg, p, np);
     intake_batch_done(s->in);
 }
 
-static void on_revoke(void *opaque)
+/* Write a checkpoint, then commit its offsets (commit: 0 no, 1 async, 2 sync).
+ * 0, or -1 if the checkpoint could not be written (nothing committed). */
+static int checkpoint(service *s, const char *why, int commit)
 {
-    learn_batch(opaque);
+    char err[1024];
+    int64_t t0 = mono_ms();
+    s->last_ckpt_ms = t0;
+    s->meta.created_ms = now_ms();
+    s->meta.sequence++;
+    if (checkpoint_save(s->cfg->state_dir, s->model, &s->meta, err, sizeof(err))) {
+        s->meta.sequence--;
+        s->ckpt_failed++;
+        log_err("checkpoint (%s) failed: %s; the previous checkpoint is kept and no offsets are committed", why, err);
+        return -1;
+    }
+    s->ckpt_written++;
+    s->since_ckpt = 0;
+    log_info("checkpoint %" PRIu64 " (%s) written in %" PRId64 " ms", s->meta.sequence, why, mono_ms() - t0);
+    if (commit) {
+        int n = resume_commit(intake_consumer(s->in), &s->meta, commit == 1, err, sizeof(err));
+        if (n < 0)
+            log_warn_limited("checkpoint %" PRIu64 ": %s (the next checkpoint commits again)", s->meta.sequence, err);
+    }
+    return 0;
+}
+
+static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts, int lost)
+{
+    service *s = opaque;
+    if (s->stopping)
+        return; /* the shutdown path checkpoints and commits on its own terms */
+    learn_batch(s);
+    /* A lost assignment belongs to another member already: no commit. */
+    checkpoint(s, "revocation", lost ? 0 : 2);
+}
+
+/* Start each new partition at the checkpoint's offset, unless the group's
+ * committed offset is further on (another instance has moved it since). */
+static void on_assign(void *opaque, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    service *s = opaque;
+    rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t e = rd_kafka_committed(rk, committed, 10000);
+    if (e)
+        log_warn("reading the group's committed offsets: %s (using the checkpoint's)", rd_kafka_err2str(e));
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int64_t c = e ? RD_KAFKA_OFFSET_INVALID : committed->elems[i].offset;
+        ckpt_partition *cp = ckpt_meta_part(&s->meta, p->topic, p->partition, 0);
+        if (cp && cp->next_offset >= 0 && !(c >= 0 && c > cp->next_offset)) {
+            p->offset = cp->next_offset;
+            log_info("%s [%" PRId32 "]: starting at the checkpoint's offset %" PRId64 " (committed %" PRId64 ")",
+                     p->topic, p->partition, cp->next_offset, c);
+        } else if (cp && cp->next_offset >= 0) {
+            log_notice("%s [%" PRId32 "]: the group's committed offset %" PRId64 " is ahead of the checkpoint's %" PRId64
+                       ": another instance consumed it since; starting at %" PRId64,
+                       p->topic, p->partition, c, cp->next_offset, c);
+            p->offset = c;
+            cp->next_offset = c;
+        } else {
+            log_info("%s [%" PRId32 "]: not in the checkpoint; starting at the group's committed offset %" PRId64
+                     " (or the earliest)",
+                     p->topic, p->partition, c);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
 }
 
 static void print_status(const service *s, FILE *f, int final)
@@ -90,7 +170,7 @@ static void print_status(const service *s, FILE *f, int final)
 }
 
 /* The model's settings and tasks from the configuration. */
-static void model_config_from(const mts_config *c, model_config *mc)
+void model_config_from(const mts_config *c, model_config *mc)
 {
     model_config_defaults(mc);
     mc->dim = c->dim;
@@ -118,7 +198,7 @@ static void model_config_from(const mts_config *c, model_config *mc)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mtlstream run -c FILE [--idle-exit SECONDS] [--log-level LEVEL]\n"
+    fprintf(f, "usage: mtlstream run -c FILE [--idle-exit SECONDS] [--log-level LEVEL] [--from-checkpoint F]\n"
                "\n"
                "Consume the configured input topics in the consumer group, learn the multitask model online\n"
                "and publish changed member and company embeddings.\n"
@@ -127,12 +207,19 @@ static void usage(FILE *f)
                "      --idle-exit SEC    stop cleanly after SEC seconds without input once input was seen\n"
                "                         (demo and tests; the service runs until SIGTERM otherwise)\n"
                "      --log-level LEVEL  override service.log_level (err, warning, notice, info, debug)\n"
+               "      --from-checkpoint F  start from checkpoint file F (e.g. written by `mtlstream replay`)\n"
+               "                         instead of the latest in service.state_dir\n"
                "  -h, --help             this text\n"
                "\n"
-               "Signals: SIGTERM/SIGINT stop cleanly (final batch learned, embeddings published and\n"
-               "flushed, offsets committed). SIGHUP re-reads the configuration: log level, status\n"
-               "interval, batch latency, publish interval and rate bound, flush bound and task loss\n"
-               "weights change at once; any other change is refused with a log line (restart for it).\n"
+               "Checkpoints go to service.state_dir; offsets are committed only after a checkpoint\n"
+               "holding them is on disk. A checkpoint written for another model configuration or\n"
+               "schema is refused (exit 78).\n"
+               "\n"
+               "Signals: SIGTERM/SIGINT stop cleanly (final batch learned, final checkpoint, embeddings\n"
+               "published and flushed, offsets committed if all was delivered). SIGHUP re-reads the\n"
+               "configuration: log level, status interval, batch latency, publish interval and rate\n"
+               "bound, flush bound and task loss weights change at once; any other change is refused\n"
+               "with a log line (restart for it).\n"
                "\n"
                "Under systemd (Type=notify): READY=1 after configuration, schemas, model and\n"
                "subscription; STATUS= with throughput and lag; WATCHDOG=1 at least every WatchdogSec/2;\n"
@@ -140,8 +227,8 @@ static void usage(FILE *f)
                "/healthz (JSON; 200 when ready, 503 otherwise).\n"
                "\n"
                "Exit codes: 0 clean stop, 1 runtime failure (or embeddings still queued after the\n"
-               "final flush), 64 bad command line, 66 configuration file missing, 69 broker\n"
-               "unavailable at start-up, 70 internal error, 78 configuration error.\n");
+               "final flush, or no final checkpoint), 64 bad command line, 66 configuration file\n"
+               "missing, 69 broker unavailable at start-up, 70 internal error, 78 configuration error.\n");
 }
 
 int run_main(int argc, char **argv)
@@ -149,9 +236,10 @@ int run_main(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"idle-exit", required_argument, 0, 'i'},
                                          {"log-level", required_argument, 0, 'l'},
+                                         {"from-checkpoint", required_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *cfg_path = NULL, *level = NULL;
+    const char *cfg_path = NULL, *level = NULL, *from_ckpt = NULL;
     int idle_exit_s = 0;
     int o;
     while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -168,6 +256,9 @@ int run_main(int argc, char **argv)
             break;
         case 'l':
             level = optarg;
+            break;
+        case 'F':
+            from_ckpt = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -217,14 +308,8 @@ int run_main(int argc, char **argv)
         rc = EXIT_CONFIG;
         goto out;
     }
-    model_config mc;
-    model_config_from(&cfg, &mc);
-    s.model = model_new(&mc, intake_layout(s.in), err, sizeof(err));
-    if (!s.model) {
-        fprintf(stderr, "mtlstream: configuration error: model: %s\n", err);
-        rc = EXIT_CONFIG;
+    if ((rc = resume_state_dir(&cfg)) || (rc = resume_load(&cfg, from_ckpt, intake_layout(s.in), &s.model, &s.meta)))
         goto out;
-    }
     char version[64];
     snprintf(version, sizeof(version), "mtlstream-%s-seed%d-%" PRId64, MTS_VERSION, cfg.seed, now_ms());
     s.pub = publisher_new(&cfg, s.producer, version, err, sizeof(err));
@@ -234,6 +319,7 @@ int run_main(int argc, char **argv)
         goto out;
     }
     intake_on_revoke(s.in, on_revoke, &s);
+    intake_on_assign(s.in, on_assign, &s);
     if (intake_subscribe(s.in, err, sizeof(err))) {
         fprintf(stderr, "mtlstream: %s\n", err);
         rc = EXIT_UNAVAILABLE;
@@ -252,6 +338,7 @@ int run_main(int argc, char **argv)
     int64_t next_publish = mono_ms() + cfg.publish_interval_ms;
     int64_t next_status = mono_ms() + cfg.status_interval_s * 1000LL;
     int64_t started = mono_ms();
+    s.last_ckpt_ms = started;
     while (run) {
         intake_poll(s.in, 50);
         if (intake_batch_ready(s.in))
@@ -269,6 +356,9 @@ int run_main(int argc, char **argv)
             break;
         }
         rd_kafka_poll(s.producer, 0);
+        if (s.since_ckpt > 0 && (now - s.last_ckpt_ms >= cfg.checkpoint_interval_s * 1000LL ||
+                                 (cfg.checkpoint_events > 0 && s.since_ckpt >= (uint64_t)cfg.checkpoint_events)))
+            checkpoint(&s, "periodic", 1);
         if (now >= next_status) {
             print_status(&s, NULL, 0);
             next_status = now + cfg.status_interval_s * 1000LL;
@@ -292,13 +382,28 @@ int run_main(int argc, char **argv)
         }
     }
     ops_stopping(&ops);
-    log_notice("stopping: learning the pending batch, publishing, flushing");
+    log_notice("stopping: learning the pending batch, checkpointing, publishing, flushing");
     learn_batch(&s);
+    s.stopping = 1;
+    int ckpt_ok = checkpoint(&s, "shutdown", 0) == 0;
     /* One bound for the final publication and the flush together. */
     int64_t flush_deadline = mono_ms() + cfg.flush_timeout_ms;
     publisher_publish_all_dirty(s.pub, s.model, flush_deadline);
     int64_t flush_left = flush_deadline - mono_ms();
     int left = producer_flush(s.producer, flush_left > 0 ? (int)flush_left : 0);
+    /* Inputs are committed only when their outputs (embeddings, dead letters)
+     * are delivered; otherwise the next start re-reads them from the
+     * checkpoint's position and republishes its dirty embeddings. */
+    if (ckpt_ok && left == 0) {
+        int n = resume_commit(intake_consumer(s.in), &s.meta, 0, err, sizeof(err));
+        if (n < 0)
+            log_err("final commit failed: %s (the next start resumes from the checkpoint)", err);
+        else
+            log_notice("final checkpoint %" PRIu64 " written, offsets of %d partition(s) committed", s.meta.sequence, n);
+    } else {
+        log_err("final commit skipped: %s; the next start resumes from the checkpoint's offsets",
+                ckpt_ok ? "not every output was delivered" : "the final checkpoint could not be written");
+    }
     intake_close(s.in);
     print_status(&s, stdout, 1);
     const producer_stats *ps = producer_get_stats();
@@ -315,10 +420,13 @@ int run_main(int argc, char **argv)
         printf("throughput: %" PRIu64 " events learned in %.2f s from first to last message (%.0f events/s)\n",
                s.learned, secs, secs > 0 ? s.learned / secs : 0.0);
     }
-    if (left > 0)
+    printf("checkpoints: %" PRIu64 " written, %" PRIu64 " failed; last number %" PRIu64 " in %s\n", s.ckpt_written,
+           s.ckpt_failed, s.meta.sequence, cfg.state_dir);
+    if (left > 0 || !ckpt_ok)
         rc = EXIT_RUNTIME;
 out:
     ops_stop();
+    ckpt_meta_free(&s.meta);
     publisher_free(s.pub);
     model_free(s.model);
     intake_free(s.in);

@@ -52,6 +52,8 @@ typedef struct {
     int status_interval_s; /* seconds between status log lines */
     char *metrics_listen; /* HOST:PORT of /metrics and /healthz; "" disables */
     int metrics_allow_remote; /* 1: a non-loopback metrics_listen is allowed */
+    int checkpoint_interval_s; /* checkpoint at least this often while input arrives */
+    int checkpoint_events;     /* ... and after this many events (0: no event trigger) */
 
     /* kafka: librdkafka properties, applied to every client */
     int n_kafka_props;

@@ -51,11 +51,16 @@ struct intake {
     mts_value *values;                  /* (batch_size, n_fields) */
     int n_rows;
     mts_arena arena;
-    rd_kafka_topic_partition_list_t *pending; /* next offsets to store after learning */
+    intake_progress *progress;          /* (n_progress) per partition: what the batch covers */
+    int n_progress, cap_progress;
+    intake_progress *stops;             /* (n_stops) replay: next_offset = first offset not read */
+    int n_stops;
     int64_t batch_started_ms;
 
     intake_revoke_fn on_revoke;
     void *on_revoke_opaque;
+    intake_assign_fn on_assign;
+    void *on_assign_opaque;
     intake_stats stats;
 };
 
@@ -172,6 +177,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_notice("assigned %d partition(s)%s", parts->cnt, cooperative ? " (incremental)" : "");
+        if (in->on_assign)
+            in->on_assign(in->on_assign_opaque, rk, parts); /* start offsets from the checkpoint */
         rd_kafka_error_t *error = NULL;
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
@@ -184,10 +191,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         return;
     }
     if (e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        if (rd_kafka_assignment_lost(rk))
+        int lost = rd_kafka_assignment_lost(rk);
+        if (lost)
             log_warn("assignment lost: %d partition(s) taken without a clean revoke", parts->cnt);
-        else if (in->on_revoke && (in->n_rows > 0 || in->pending->cnt > 0))
-            in->on_revoke(in->on_revoke_opaque); /* learn, then store the batch's offsets */
+        if (in->on_revoke)
+            in->on_revoke(in->on_revoke_opaque, parts, lost); /* learn, checkpoint, commit */
         log_notice("revoked %d partition(s)", parts->cnt);
         if (cooperative) {
             rd_kafka_error_t *error = rd_kafka_incremental_unassign(rk, parts);
@@ -219,13 +227,13 @@ intake *intake_new(const mts_config *c, rd_kafka_t *dlq_producer, char *err, siz
         goto fail;
     in->rows = xcalloc(c->batch_size, sizeof(mts_row));
     in->values = xcalloc((size_t)c->batch_size * in->layout->n_fields, sizeof(mts_value));
-    in->pending = rd_kafka_topic_partition_list_new(16);
 
-    /* Offsets are stored by intake_batch_done only, and the rebalance
-     * callback is written for these protocols: not the user's to change. */
+    /* Offsets are committed by the caller after a checkpoint only, and the
+     * rebalance callback is written for these protocols: not the user's to
+     * change. */
     static const char *const defaults[] = {"auto.offset.reset", "earliest", NULL};
     const char *const forced[] = {"enable.auto.offset.store", "false",
-                                  "enable.auto.commit", "true",
+                                  "enable.auto.commit", "false",
                                   "partition.assignment.strategy", "cooperative-sticky",
                                   "enable.partition.eof", "false",
                                   "group.id", c->group_id,
@@ -270,8 +278,8 @@ void intake_free(intake *in)
     free(in->rows);
     free(in->values);
     arena_free(&in->arena);
-    if (in->pending)
-        rd_kafka_topic_partition_list_destroy(in->pending);
+    free(in->progress);
+    free(in->stops);
     free(in);
 }
 
@@ -279,6 +287,41 @@ void intake_on_revoke(intake *in, intake_revoke_fn fn, void *opaque)
 {
     in->on_revoke = fn;
     in->on_revoke_opaque = opaque;
+}
+
+void intake_on_assign(intake *in, intake_assign_fn fn, void *opaque)
+{
+    in->on_assign = fn;
+    in->on_assign_opaque = opaque;
+}
+
+rd_kafka_t *intake_consumer(const intake *in)
+{
+    return in->consumer;
+}
+
+static intake_progress *find_progress(intake_progress *v, int n, const char *topic, int32_t partition)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i].partition == partition && !strcmp(v[i].topic, topic))
+            return &v[i];
+    return NULL;
+}
+
+void intake_set_stop(intake *in, const char *topic, int32_t partition, int64_t offset)
+{
+    int task = config_task_by_topic(in->cfg, topic);
+    if (task < 0)
+        return;
+    intake_progress *p = find_progress(in->stops, in->n_stops, topic, partition);
+    if (!p) {
+        in->stops = xrealloc(in->stops, (size_t)(in->n_stops + 1) * sizeof(intake_progress));
+        p = &in->stops[in->n_stops++];
+        memset(p, 0, sizeof(*p));
+        p->topic = in->cfg->tasks[task].topic;
+        p->partition = partition;
+    }
+    p->next_offset = offset;
 }
 
 const mts_layout *intake_layout(const intake *in)
@@ -352,14 +395,26 @@ decode_reason intake_decode(intake *in, int task, const uint8_t *msg, size_t len
     return DR_OK;
 }
 
-/* Remember the offset after msg, to be stored once the batch is learned. */
-static void note_offset(intake *in, const rd_kafka_message_t *m)
+/* Count msg in its partition's progress: the batch now reaches past it. */
+static void note_offset(intake *in, int task, const rd_kafka_message_t *m, int dead)
 {
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(in->pending, topic, m->partition);
-    if (!tp)
-        tp = rd_kafka_topic_partition_list_add(in->pending, topic, m->partition);
-    tp->offset = m->offset + 1;
+    const char *topic = in->cfg->tasks[task].topic;
+    intake_progress *p = find_progress(in->progress, in->n_progress, topic, m->partition);
+    if (!p) {
+        if (in->n_progress == in->cap_progress) {
+            in->cap_progress = in->cap_progress ? 2 * in->cap_progress : 16;
+            in->progress = xrealloc(in->progress, (size_t)in->cap_progress * sizeof(intake_progress));
+        }
+        p = &in->progress[in->n_progress++];
+        memset(p, 0, sizeof(*p));
+        p->topic = topic;
+        p->partition = m->partition;
+    }
+    p->next_offset = m->offset + 1;
+    if (dead)
+        p->dead++;
+    else
+        p->rows++;
 }
 
 /* Rewind a partition to msg so it is read again (its dead letter could not
@@ -387,6 +442,11 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
         log_warn_limited("message from unexpected topic %s ignored", topic);
         return 0;
     }
+    if (in->n_stops) { /* replay: nothing at or after a partition's stop offset */
+        const intake_progress *stop = find_progress(in->stops, in->n_stops, topic, m->partition);
+        if (stop && m->offset >= stop->next_offset)
+            return 0;
+    }
     in->stats.consumed[task]++;
     in->stats.last_message_ms = mono_ms();
     if (!in->stats.first_message_ms)
@@ -404,7 +464,7 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
     decode_reason r = intake_decode(in, task, m->payload, m->payload ? m->len : 0, row, &in->arena, err,
                                     sizeof(err));
     if (r == DR_OK) {
-        note_offset(in, m);
+        note_offset(in, task, m, 0);
         in->n_rows++;
         in->stats.rows[task]++;
         return 0;
@@ -419,7 +479,7 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
         rewind_to(in, m);
         return -1;
     }
-    note_offset(in, m);
+    note_offset(in, task, m, 1);
     in->stats.rejected[r]++;
     in->stats.rejected_total++;
     log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s: %s (dead-lettered)", topic, m->partition, m->offset,
@@ -465,8 +525,8 @@ int intake_batch_ready(const intake *in)
         return 1;
     if (in->n_rows > 0 && mono_ms() - in->batch_started_ms >= in->cfg->batch_latency_ms)
         return 1;
-    /* Only rejected messages pending: their offsets still need storing. */
-    return in->n_rows == 0 && in->pending->cnt > 0;
+    /* Only rejected messages pending: their progress still needs reporting. */
+    return in->n_rows == 0 && in->n_progress > 0;
 }
 
 const mts_row *intake_batch(const intake *in, int *n)
@@ -475,15 +535,15 @@ const mts_row *intake_batch(const intake *in, int *n)
     return in->rows;
 }
 
+const intake_progress *intake_batch_progress(const intake *in, int *n)
+{
+    *n = in->n_progress;
+    return in->progress;
+}
+
 void intake_batch_done(intake *in)
 {
-    if (in->pending->cnt > 0) {
-        rd_kafka_resp_err_t e = rd_kafka_offsets_store(in->consumer, in->pending);
-        if (e)
-            log_warn_limited("storing offsets: %s", rd_kafka_err2str(e));
-        rd_kafka_topic_partition_list_destroy(in->pending);
-        in->pending = rd_kafka_topic_partition_list_new(16);
-    }
+    in->n_progress = 0;
     in->n_rows = 0;
     arena_reset(&in->arena);
 }
@@ -493,17 +553,9 @@ const intake_stats *intake_get_stats(const intake *in)
     return &in->stats;
 }
 
-rd_kafka_t *intake_consumer(const intake *in)
-{
-    return in->consumer;
-}
-
 void intake_close(intake *in)
 {
     if (!in->consumer)
         return;
-    rd_kafka_resp_err_t e = rd_kafka_commit(in->consumer, NULL, 0);
-    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_warn("final commit: %s", rd_kafka_err2str(e));
     rd_kafka_consumer_close(in->consumer);
 }

@@ -6,11 +6,14 @@
  * plans), validates it, and appends the row to the current batch. A message
  * that fails any step is dead-lettered with its reason and counted.
  *
- * Offsets: auto-commit is on, automatic offset *store* is off. The offsets
- * of a batch's messages (rows and dead-lettered ones) are stored only by
- * intake_batch_done(), which the caller invokes after the model has learned
- * from the batch, so a commit never covers an event that was not learned
- * from or dead-lettered. */
+ * Offsets (issue 5): auto-commit is OFF and the intake never commits or
+ * stores offsets itself. It reports, per partition, how far the current
+ * batch reaches and how many of its messages became rows or were
+ * dead-lettered (intake_batch_progress); the caller folds that into its
+ * checkpoint and commits exactly the offsets of a durably written
+ * checkpoint. On assignment a hook may set each partition's start offset
+ * (the checkpoint's); on revocation a hook runs before the partitions go,
+ * so the caller can learn, checkpoint and commit. */
 #ifndef MTS_INTAKE_H
 #define MTS_INTAKE_H
 
@@ -34,14 +37,35 @@ typedef struct {
     int64_t last_message_ms;            /* monotonic time of the last message, 0 if none */
 } intake_stats;
 
-/* Called when partitions are about to be revoked, so the caller can learn
- * from the pending batch first (its offsets are then stored). */
-typedef void (*intake_revoke_fn)(void *opaque);
+/* Called when partitions are about to be revoked (lost: taken without a
+ * clean revoke, committing them would be wrong), so the caller can learn
+ * from the pending batch, checkpoint and commit first. */
+typedef void (*intake_revoke_fn)(void *opaque, const rd_kafka_topic_partition_list_t *parts, int lost);
+/* Called with newly assigned partitions before they are assigned; it may
+ * set parts->elems[i].offset (default RD_KAFKA_OFFSET_INVALID: the group's
+ * committed offset, else the earliest). */
+typedef void (*intake_assign_fn)(void *opaque, rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *parts);
+
+/* What the current batch covers in one partition. */
+typedef struct {
+    const char *topic;   /* the task's topic (owned by the configuration) */
+    int32_t partition;
+    int64_t next_offset; /* offset after the batch's last message of this partition */
+    uint32_t rows;       /* messages that became rows of the batch */
+    uint32_t dead;       /* messages rejected and dead-lettered */
+} intake_progress;
 
 /* dlq_producer: producer handle for the dead-letter topic (borrowed). */
 intake *intake_new(const mts_config *c, rd_kafka_t *dlq_producer, char *err, size_t errlen);
 void intake_free(intake *in);
 void intake_on_revoke(intake *in, intake_revoke_fn fn, void *opaque);
+void intake_on_assign(intake *in, intake_assign_fn fn, void *opaque);
+/* The consumer handle (borrowed): commits, committed offsets, assign, and
+ * read-only queries such as positions and cached watermarks (lag). */
+rd_kafka_t *intake_consumer(const intake *in);
+/* Bounded reading (replay): messages of (topic, partition) at or after
+ * offset are dropped unread and uncounted. */
+void intake_set_stop(intake *in, const char *topic, int32_t partition, int64_t offset);
 
 const mts_layout *intake_layout(const intake *in);
 int intake_subscribe(intake *in, char *err, size_t errlen);
@@ -52,7 +76,9 @@ int intake_poll(intake *in, int timeout_ms);
 /* The batch is full, or non-empty and older than the latency bound. */
 int intake_batch_ready(const intake *in);
 const mts_row *intake_batch(const intake *in, int *n);
-/* The batch was learned from: store its offsets and start a new one. */
+/* Per partition, what the current batch covers; valid until batch_done. */
+const intake_progress *intake_batch_progress(const intake *in, int *n);
+/* The batch was learned from: start a new one. */
 void intake_batch_done(intake *in);
 
 /* Decode one message payload for task (no Kafka involved): the path every
@@ -62,10 +88,7 @@ decode_reason intake_decode(intake *in, int task, const uint8_t *msg, size_t len
                             mts_arena *arena, char *err, size_t errlen);
 
 const intake_stats *intake_get_stats(const intake *in);
-/* The consumer handle (borrowed), for read-only queries such as the
- * assignment, positions and cached watermarks (consumer lag). */
-rd_kafka_t *intake_consumer(const intake *in);
-/* Commit stored offsets synchronously and close the consumer. */
+/* Close the consumer (leaves the group; commits nothing). */
 void intake_close(intake *in);
 
 #endif

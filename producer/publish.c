@@ -172,6 +172,13 @@ int publisher_publish_all_dirty(publisher *p, mts_model *m, int64_t deadline_ms)
     return publish(p, m, INT_MAX, deadline_ms);
 }
 
+int publisher_publish_snapshot(publisher *p, mts_model *m, int64_t deadline_ms)
+{
+    model_mark_all_dirty(m, ENTITY_MEMBER);
+    model_mark_all_dirty(m, ENTITY_COMPANY);
+    return publish(p, m, INT_MAX, deadline_ms);
+}
+
 const publish_stats *publisher_get_stats(const publisher *p)
 {
     return &p->stats;

@@ -40,6 +40,9 @@ void publisher_free(publisher *p);
 int publisher_publish_dirty(publisher *p, mts_model *m, int budget, int64_t deadline_ms);
 /* Publish every changed embedding now, without a rate bound (shutdown). */
 int publisher_publish_all_dirty(publisher *p, mts_model *m, int64_t deadline_ms);
+/* Publish every known embedding (a full snapshot, e.g. after a replay),
+ * without a rate bound; returns how many were produced. */
+int publisher_publish_snapshot(publisher *p, mts_model *m, int64_t deadline_ms);
 /* Encode one embedding message value (framing + Avro) into out. */
 void publisher_encode(const publisher *p, entity_kind k, int64_t id, const float *vec, int dim,
                       uint64_t events_seen, int64_t updated_ms, mts_buf *out);
