@@ -144,8 +144,8 @@ int skill_featurize(const skill *s, const mts_str *tokens, uint32_t ntok, int64_
         return 0;
     int64_t st = span_start < 0 ? 0 : span_start > (int64_t)ntok ? (int64_t)ntok : span_start;
     int64_t en = span_end < st ? st : span_end > (int64_t)ntok ? (int64_t)ntok : span_end;
-    if (en - st > SKILL_MAX_SPAN)
-        en = st + SKILL_MAX_SPAN;
+    if (en - st > SKILL_SPAN_WORDS)
+        en = st + SKILL_SPAN_WORDS;
     int64_t lo = st - SKILL_WINDOW < 0 ? 0 : st - SKILL_WINDOW;
     int64_t hi = en + SKILL_WINDOW > (int64_t)ntok ? (int64_t)ntok : en + SKILL_WINDOW;
     int n = 0;

@@ -23,9 +23,9 @@
 
 #define SKILL_MAX_DOMAINS 64
 #define SKILL_WINDOW 5           /* context words on each side of the span */
-#define SKILL_MAX_SPAN 8         /* span words used */
+#define SKILL_SPAN_WORDS 8         /* span words used */
 #define SKILL_MAX_WORD 32        /* bytes of a word used */
-#define SKILL_MAX_NGRAMS ((2 * SKILL_WINDOW + SKILL_MAX_SPAN) * SKILL_MAX_WORD)
+#define SKILL_MAX_NGRAMS ((2 * SKILL_WINDOW + SKILL_SPAN_WORDS) * SKILL_MAX_WORD)
 
 typedef struct {
     float *w1;    /* (H, 3K) */
