@@ -13,7 +13,7 @@
  * usage: exp_skills table [key=value ...]     the table (TEST), as markdown
  *        exp_skills dev   [key=value ...]     DEV AUC after every epoch, for
  *                                             choosing hyper-parameters
- * keys: dir epochs seeds batch lr_dense lr_table skill_dim hidden buckets
+ * keys: dir epochs (shared model) epochs_single seeds batch lr_dense lr_table skill_dim hidden buckets
  *       pos_weight alpha shares (e.g. shares=0.1,1) */
 #include "../unit/skill_exp.h"
 
@@ -24,7 +24,7 @@
 typedef struct {
     const char *dir;
     model_config mc;
-    int epochs, seeds, batch;
+    int epochs, epochs_single, seeds, batch;
     double alpha;
     double shares[8];
     int n_shares;
@@ -34,10 +34,15 @@ static void parse(opts *o, int argc, char **argv)
 {
     model_config_defaults(&o->mc);
     o->dir = "../shared/data/skills";
-    o->epochs = 8;
+    /* chosen on DEV (`exp_skills dev`, see docs/skills.md): the best epoch
+     * of the shared and of the single-domain house models */
+    o->epochs = 2;
+    o->epochs_single = 4;
+    o->mc.lr_dense = 0.0005f;
+    o->mc.lr_table = 0.02f;
     o->seeds = 3;
     o->batch = 32;
-    o->alpha = 2.0;
+    o->alpha = 5.0; /* DEV: best of 0.5, 2, 5, 20 for house at 100%; 20 at 10% is within 0.001 */
     o->shares[0] = 0.1;
     o->shares[1] = 1.0;
     o->n_shares = 2;
@@ -53,6 +58,7 @@ static void parse(opts *o, int argc, char **argv)
         const char *k = argv[i], *v = eq + 1;
         if (!strcmp(k, "dir")) o->dir = v;
         else if (!strcmp(k, "epochs")) o->epochs = atoi(v);
+        else if (!strcmp(k, "epochs_single")) o->epochs_single = atoi(v);
         else if (!strcmp(k, "seeds")) o->seeds = atoi(v);
         else if (!strcmp(k, "batch")) o->batch = atoi(v);
         else if (!strcmp(k, "alpha")) o->alpha = atof(v);
@@ -71,7 +77,7 @@ static void parse(opts *o, int argc, char **argv)
             exit(64);
         }
     }
-    if (o->epochs < 1 || o->seeds < 1 || o->batch < 1 || o->n_shares < 1) {
+    if (o->epochs < 1 || o->epochs_single < 1 || o->seeds < 1 || o->batch < 1 || o->n_shares < 1) {
         fprintf(stderr, "exp_skills: epochs, seeds, batch and shares must be >= 1\n");
         exit(64);
     }
@@ -105,8 +111,8 @@ static void run_dev(const opts *o, const skx_data *d)
     size_t *idx = xmalloc(d->c.n * sizeof(size_t));
     float *score = xmalloc(d->c.n * sizeof(float));
     char err[256];
-    printf("DEV, lr_dense %g lr_table %g skill_dim %d hidden %d buckets %d batch %d pos_weight %g\n",
-           o->mc.lr_dense, o->mc.lr_table, o->mc.skill_dim, o->mc.hidden, o->mc.ngram_buckets, o->batch,
+    printf("DEV, %d epochs, lr_dense %g lr_table %g skill_dim %d hidden %d buckets %d batch %d pos_weight %g\n",
+           o->epochs, o->mc.lr_dense, o->mc.lr_table, o->mc.skill_dim, o->mc.hidden, o->mc.ngram_buckets, o->batch,
            o->mc.tasks[0].pos_weight);
     for (int s = 0; s < o->n_shares; s++) {
         skx_trainset ts = trainset(0, 1, 0, o->shares[s], 1);
@@ -194,7 +200,8 @@ static void run_table(const opts *o, const skx_data *d)
             ntrain[k] = n;
             skx_prior(d, idx, n, o->alpha, score);
             v[R_PRIOR_OWN][k][sd] = skx_auc(d, score, c->dom, SKILL_SPLIT_TEST);
-            mts_model *m = skx_train(d, &o->mc, idx, n, o->epochs, o->batch, seed, NULL, NULL, err, sizeof(err));
+            mts_model *m =
+                skx_train(d, &o->mc, idx, n, o->epochs_single, o->batch, seed, NULL, NULL, err, sizeof(err));
             if (!m) {
                 fprintf(stderr, "exp_skills: %s\n", err);
                 exit(1);
@@ -217,9 +224,9 @@ static void run_table(const opts *o, const skx_data *d)
                     mono_sec() - t0);
         }
     }
-    printf("TEST AUC, mean +- sd over %d seeds; %d epochs over TRAIN, batch %d, lr_dense %g, lr_table %g, "
+    printf("TEST AUC, mean +- sd over %d seeds; epochs over TRAIN: shared %d, single-domain %d; batch %d, lr_dense %g, lr_table %g, "
            "skill_dim %d, hidden %d, ngram_buckets %d, pos_weight %g, prior alpha %g\n\n",
-           seeds, o->epochs, o->batch, o->mc.lr_dense, o->mc.lr_table, o->mc.skill_dim, o->mc.hidden,
+           seeds, o->epochs, o->epochs_single, o->batch, o->mc.lr_dense, o->mc.lr_table, o->mc.skill_dim, o->mc.hidden,
            o->mc.ngram_buckets, o->mc.tasks[0].pos_weight, o->alpha);
     printf("| TEST AUC |");
     for (int k = 0; k < nc; k++)
