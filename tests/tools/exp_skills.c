@@ -234,7 +234,7 @@ static void run_table(const opts *o, const skx_data *d)
     printf("\n|---|");
     for (int k = 0; k < nc; k++)
         printf("---|");
-    printf("\n| TRAIN events: own domain / all domains |");
+    printf("\n| TRAIN events: own domain / all domains (last seed) |");
     for (int k = 0; k < nc; k++)
         printf(" %zu / %zu |", ntrain[k], ntrain_all[k]);
     printf("\n");
