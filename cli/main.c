@@ -17,6 +17,7 @@ static void usage(FILE *f)
             "  gen      write synthetic and real skill events to the input topics\n"
             "  tail     read the embedding topics and print one JSON object per embedding\n"
             "  schema   show the unified input layout of the configured tasks (schema unify)\n"
+            "  score    print skill confidences for <skill entity, sentence> pairs from a checkpoint\n"
             "  config   print every setting with its type, bounds and default\n"
             "\n"
             "`mtlstream COMMAND --help` describes each command.\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return tail_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "schema"))
         return schema_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "score"))
+        return score_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "config")) {
         config_print_defaults();
         return EXIT_OK;
