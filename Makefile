@@ -4,6 +4,7 @@
 #   make test       build and run every test (unit, integration against a real broker)
 #   make demo       install what is missing, start a local broker, run the pipeline, show embeddings
 #   make bench      benchmarks (medians over repeated runs)
+#   make skills-experiment   the skill model's table in docs/skills.md (real data, in memory)
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall
 #   make asan       build a sanitizer copy in build-asan/ ; make format
 #   make fuzz       libFuzzer on the decoder for FUZZ_SECONDS (default 40) on tests/fuzz/corpus
@@ -46,7 +47,11 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
+<<<<<<< HEAD
 .PHONY: all test unit demo bench install uninstall clean asan format check-deps fuzz sanitize mtl-experiment
+=======
+.PHONY: all test unit demo bench install uninstall clean asan format check-deps skills-experiment
+>>>>>>> skill7
 all: mtlstream
 
 $(BIN): $(CLI_OBJ) $(LIB)
@@ -83,6 +88,10 @@ unit: tests-build
 
 demo:
 	scripts/demo.sh
+
+# Every figure of docs/skills.md, from ../shared/data/skills, in memory (~30 s).
+skills-experiment: $(BUILD)/tests/exp_skills
+	$(BUILD)/tests/exp_skills table seeds=5
 
 bench: mtlstream $(TOOL_BIN)
 	scripts/kafka.sh fetch

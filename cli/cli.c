@@ -4,6 +4,7 @@
 #include "common/log.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 int cli_load_config(const char *path, mts_config *c)
@@ -24,4 +25,31 @@ int cli_load_config(const char *path, mts_config *c)
     }
     log_set_level(log_level_from_name(c->log_level));
     return 0;
+}
+
+/* The model's settings and tasks from the configuration. */
+void cli_model_config(const mts_config *c, model_config *mc)
+{
+    model_config_defaults(mc);
+    mc->dim = c->dim;
+    mc->id_dim = c->id_dim;
+    mc->hidden = c->hidden;
+    mc->table_capacity = c->table_capacity;
+    mc->lr_dense = (float)c->lr_dense;
+    mc->lr_table = (float)c->lr_table;
+    mc->seed = (uint64_t)c->seed;
+    mc->skill_dim = c->skill_dim;
+    mc->ngram_buckets = c->ngram_buckets;
+    mc->n_tasks = c->n_tasks;
+    for (int t = 0; t < c->n_tasks; t++) {
+        const cfg_task *ct = &c->tasks[t];
+        model_task_config *mt = &mc->tasks[t];
+        snprintf(mt->name, sizeof(mt->name), "%s", ct->name);
+        mt->kind = strcmp(ct->kind, "skill") ? TASK_AFFINITY : TASK_SKILL;
+        snprintf(mt->label_field, sizeof(mt->label_field), "%s", ct->label);
+        snprintf(mt->member_field, sizeof(mt->member_field), "%s", ct->member);
+        snprintf(mt->company_field, sizeof(mt->company_field), "%s", ct->company);
+        mt->loss_weight = (float)ct->loss_weight;
+        mt->pos_weight = (float)ct->pos_weight;
+    }
 }

@@ -6,14 +6,21 @@ int run_main(int argc, char **argv);
 int gen_main(int argc, char **argv);
 int tail_main(int argc, char **argv);
 int schema_main(int argc, char **argv);
+<<<<<<< HEAD
 int model_main(int argc, char **argv); /* model describe: the declared multitask model */
 int checkpoint_main(int argc, char **argv);
 int replay_main(int argc, char **argv);
+=======
+int score_main(int argc, char **argv);
+>>>>>>> skill7
 
 #include "common/config.h"
+#include "model/model.h"
 
 /* Load the configuration: 0, or an exit code after printing the error. */
 int cli_load_config(const char *path, mts_config *c);
+/* The model's settings and tasks from the configuration. */
+void cli_model_config(const mts_config *c, model_config *mc);
 
 #define MTS_VERSION "0.1.0"
 

@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "  gen      write synthetic and real skill events to the input topics\n"
             "  tail     read the embedding topics and print one JSON object per embedding\n"
             "  schema   show the unified input layout of the configured tasks (schema unify)\n"
+            "  score    print skill confidences for <skill entity, sentence> pairs from a checkpoint\n"
             "  config   print every setting with its type, bounds and default\n"
             "  model    describe the declared multitask model (shared and task-specific parts)\n"
             "  checkpoint show FILE   verify a checkpoint and print its offsets and counters as JSON\n"
@@ -48,8 +49,13 @@ int main(int argc, char **argv)
         return checkpoint_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "schema"))
         return schema_main(argc - 1, argv + 1);
+<<<<<<< HEAD
     if (!strcmp(cmd, "model"))
         return model_main(argc - 1, argv + 1);
+=======
+    if (!strcmp(cmd, "score"))
+        return score_main(argc - 1, argv + 1);
+>>>>>>> skill7
     if (!strcmp(cmd, "config")) {
         config_print_defaults();
         return EXIT_OK;

@@ -220,7 +220,7 @@ int replay_main(int argc, char **argv)
             goto out;
     } else {
         model_config mc;
-        model_config_from(&cfg, &mc);
+        cli_model_config(&cfg, &mc);
         if (resume_expect(&cfg, &meta, err, sizeof(err)) ||
             !(model = model_new(&mc, intake_layout(in), err, sizeof(err)))) {
             fprintf(stderr, "mtlstream: configuration error: %s\n", err);

@@ -48,7 +48,7 @@ int resume_load(const mts_config *c, const char *file, const mts_layout *layout,
 {
     char err[2048];
     model_config mc;
-    model_config_from(c, &mc);
+    cli_model_config(c, &mc);
     ckpt_meta expect;
     if (resume_expect(c, &expect, err, sizeof(err))) {
         fprintf(stderr, "mtlstream: configuration error: %s\n", err);

@@ -15,9 +15,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-/* The model's settings and tasks from the configuration (cli/run.c). */
-void model_config_from(const mts_config *c, model_config *mc);
-
 /* n_tasks and each task's reader-schema fingerprint, as a checkpoint must match. */
 int resume_expect(const mts_config *c, ckpt_meta *expect, char *err, size_t errlen);
 /* Create service.state_dir (0700) if missing; 0 or an exit code, message printed. */

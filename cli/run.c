@@ -169,33 +169,6 @@ static void print_status(const service *s, FILE *f, int final)
         log_notice("%s", line);
 }
 
-/* The model's settings and tasks from the configuration. */
-void model_config_from(const mts_config *c, model_config *mc)
-{
-    model_config_defaults(mc);
-    mc->dim = c->dim;
-    mc->id_dim = c->id_dim;
-    mc->hidden = c->hidden;
-    mc->table_capacity = c->table_capacity;
-    mc->lr_dense = (float)c->lr_dense;
-    mc->lr_table = (float)c->lr_table;
-    mc->seed = (uint64_t)c->seed;
-    mc->skill_dim = c->skill_dim;
-    mc->ngram_buckets = c->ngram_buckets;
-    mc->n_tasks = c->n_tasks;
-    for (int t = 0; t < c->n_tasks; t++) {
-        const cfg_task *ct = &c->tasks[t];
-        model_task_config *mt = &mc->tasks[t];
-        snprintf(mt->name, sizeof(mt->name), "%s", ct->name);
-        mt->kind = strcmp(ct->kind, "skill") ? TASK_AFFINITY : TASK_SKILL;
-        snprintf(mt->label_field, sizeof(mt->label_field), "%s", ct->label);
-        snprintf(mt->member_field, sizeof(mt->member_field), "%s", ct->member);
-        snprintf(mt->company_field, sizeof(mt->company_field), "%s", ct->company);
-        mt->loss_weight = (float)ct->loss_weight;
-        mt->pos_weight = (float)ct->pos_weight;
-    }
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mtlstream run -c FILE [--idle-exit SECONDS] [--log-level LEVEL] [--from-checkpoint F]\n"

@@ -508,6 +508,19 @@ static long dict_find(const skill_store *s, const skill_corpus *c, const char *k
     return strcmp(c->entities[e], key) == 0 ? (long)e : -2;
 }
 
+int64_t skills_entity_id(const char *surface)
+{
+    mts_buf b;
+    buf_init(&b);
+    if (utf8_valid((const unsigned char *)surface, strlen(surface)))
+        append_lower(&b, surface);
+    else
+        buf_append(&b, surface, strlen(surface));
+    int64_t id = entity_id_of((const char *)b.data, b.len);
+    buf_free(&b);
+    return id;
+}
+
 long skills_entity_index(const skill_corpus *c, int64_t entity_id)
 {
     const skill_store *s = c->store;

@@ -101,6 +101,10 @@ int skills_load(const char *data_dir, int include_danish, skill_corpus *out, cha
                 size_t errlen);
 void skills_free(skill_corpus *c);
 
+/* The entity id of a surface form (tokens joined by one space): hash of
+ * its lower-cased form, as the dictionary makes it. */
+int64_t skills_entity_id(const char *surface);
+
 /* Index of an entity id in c->entity_ids, or -1. */
 long skills_entity_index(const skill_corpus *c, int64_t entity_id);
 

@@ -117,7 +117,7 @@ static int bind_field(const mts_layout *l, const char *task, const char *name, f
 
 static int bind_tasks(mts_model *m, const mts_layout *l, char *err, size_t errlen)
 {
-    m->sk_entity = m->sk_tokens = m->sk_start = m->sk_end = m->sk_domain = -1;
+    m->sk_entity = m->sk_tokens = m->sk_start = m->sk_end = m->sk_domain = m->sk_split = -1;
     m->first_skill_task = -1;
     for (int t = 0; t < m->cfg.n_tasks; t++) {
         const model_task_config *tc = &m->cfg.tasks[t];
@@ -142,6 +142,9 @@ static int bind_tasks(mts_model *m, const mts_layout *l, char *err, size_t errle
                     (m->sk_end = bind_field(l, tc->name, "span_end", FK_LONG, FK_LONG, NULL, err, errlen)) < 0 ||
                     (m->sk_domain = bind_field(l, tc->name, "domain", FK_STRING, FK_STRING, NULL, err, errlen)) < 0)
                     return -1;
+                int sp = layout_find(l, "split"); /* optional: without it every row is learned from */
+                if (sp >= 0 && sp < l->n_fields && l->fields[sp].kind == FK_STRING)
+                    m->sk_split = sp;
             }
         }
     }
@@ -195,7 +198,10 @@ static void free_scratch(mts_model *m)
     free(m->s_y);
     free(m->s_w);
     free(m->s_offsets);
+    free(m->s_pos);
     free(m->s_buckets);
+    free(m->s_learn);
+    free(m->s_score);
 }
 
 void model_free(mts_model *m)
@@ -231,8 +237,11 @@ static void reserve(mts_model *m, int n)
     m->s_task = xmalloc(c * sizeof(int));
     m->s_y = xmalloc(c * sizeof(float));
     m->s_w = xmalloc(c * sizeof(float));
-    m->s_offsets = xmalloc((c + 1) * sizeof(int));
+    m->s_offsets = xmalloc((c * SKILL_GROUPS + 1) * sizeof(int));
+    m->s_pos = xmalloc(c * SKILL_POS * sizeof(float));
     m->s_buckets = m->has_skill ? xmalloc(c * SKILL_MAX_NGRAMS * sizeof(uint32_t)) : NULL;
+    m->s_learn = xmalloc(c * sizeof(int));
+    m->s_score = xmalloc(c * sizeof(int));
     m->cap = cap;
 }
 
@@ -266,12 +275,52 @@ static int read_skill(mts_model *m, const mts_row *r, int i, int create_domain)
     const mts_str *tokens = tok->is_null ? NULL : tok->u.sa;
     uint32_t ntok = tokens ? tok->n : 0;
     int64_t s0 = st->is_null ? 0 : st->u.l, s1 = en->is_null ? s0 : en->u.l;
-    int base = m->s_offsets[i];
-    int k = skill_featurize(&m->sk, tokens, ntok, s0, s1, m->s_buckets + base);
-    m->s_offsets[i + 1] = base + k;
+    int *off = m->s_offsets + (size_t)i * SKILL_GROUPS, counts[SKILL_GROUPS];
+    skill_featurize(&m->sk, tokens, ntok, s0, s1, m->s_buckets + off[0], counts, m->s_pos + (size_t)i * SKILL_POS);
+    for (int g = 0; g < SKILL_GROUPS; g++)
+        off[g + 1] = off[g] + counts[g];
     const char *dname = dom->is_null ? NULL : dom->u.s;
     m->s_dom[i] = dname ? skill_domain(&m->sk, dname, dom->n, create_domain) : -1;
     return 0;
+}
+
+/* 1 if a skill row is to be learned from: no split field, a null split,
+ * or split "TRAIN"; DEV / TEST (anything else) rows are only scored. */
+static int skill_row_learns(const mts_model *m, const mts_row *r)
+{
+    if (m->sk_split < 0)
+        return 1;
+    const mts_value *v = &r->v[m->sk_split];
+    return v->is_null || !v->u.s || (v->n == 5 && !memcmp(v->u.s, "TRAIN", 5));
+}
+
+static float row_weight(const mts_model *m, int t, float y)
+{
+    const model_task_config *tc = &m->cfg.tasks[t];
+    return tc->loss_weight * (y >= 0.5f ? tc->pos_weight : 1.0f);
+}
+
+/* Features of the skill rows rows[idx[0..n)] into the scratch, in order;
+ * rows that cannot be used are counted as skipped. Returns the count. */
+static int skill_gather(mts_model *m, const mts_row *rows, const int *idx, int n, int learn)
+{
+    int ns = 0;
+    m->s_offsets[0] = 0;
+    for (int k = 0; k < n; k++) {
+        const mts_row *r = &rows[idx[k]];
+        int t = r->task;
+        float y = 0;
+        read_label(&r->v[m->bind[t].label], m->bind[t].label_kind, &y); /* checked by the caller */
+        if (read_skill(m, r, ns, learn) < 0) {
+            m->skipped[t]++;
+            continue;
+        }
+        m->s_task[ns] = t;
+        m->s_y[ns] = y;
+        m->s_w[ns] = row_weight(m, t, y);
+        ns++;
+    }
+    return ns;
 }
 
 int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_t errlen)
@@ -281,8 +330,7 @@ int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_
         return -1;
     }
     reserve(m, n);
-    int na = 0, ns = 0;
-    m->s_offsets[0] = 0;
+    int na = 0, nl = 0, nh = 0;
     for (int i = 0; i < n; i++) {
         const mts_row *r = &rows[i];
         if (r->task < 0 || r->task >= m->cfg.n_tasks || !r->v) {
@@ -296,26 +344,19 @@ int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_
             m->skipped[t]++;
             continue;
         }
-        const model_task_config *tc = &m->cfg.tasks[t];
-        float w = tc->loss_weight * (y >= 0.5f ? tc->pos_weight : 1.0f);
-        if (tc->kind == TASK_AFFINITY) {
+        if (m->cfg.tasks[t].kind == TASK_AFFINITY) {
             if (read_id(&r->v[b->member], &m->a_member[na]) < 0 || read_id(&r->v[b->company], &m->a_company[na]) < 0) {
                 m->skipped[t]++;
                 continue;
             }
             m->a_task[na] = t;
             m->a_y[na] = y;
-            m->a_w[na] = w;
+            m->a_w[na] = row_weight(m, t, y);
             na++;
+        } else if (skill_row_learns(m, r)) {
+            m->s_learn[nl++] = i;
         } else {
-            if (read_skill(m, r, ns, 1) < 0) {
-                m->skipped[t]++;
-                continue;
-            }
-            m->s_task[ns] = t;
-            m->s_y[ns] = y;
-            m->s_w[ns] = w;
-            ns++;
+            m->s_score[nh++] = i;
         }
     }
     if (na > 0) {
@@ -327,10 +368,21 @@ int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_
         affinity_backward(&m->aff);
         affinity_update(&m->aff);
     }
+    /* held-out skill rows (DEV / TEST): scored with the parameters of this
+     * step, before it learns; no table rows or domains are created for them */
+    int ns = nh > 0 ? skill_gather(m, rows, m->s_score, nh, 0) : 0;
+    if (ns > 0) {
+        skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, NULL, NULL, ns, 0);
+        for (int i = 0; i < ns; i++) {
+            auc_add(&m->metrics[m->s_task[i]], m->sk.logit[i], m->s_y[i] >= 0.5f);
+            m->held_out[m->s_task[i]]++;
+        }
+    }
+    ns = nl > 0 ? skill_gather(m, rows, m->s_learn, nl, 1) : 0;
     if (ns > 0) {
         for (int i = 0; i < ns; i++)
             m->s_w[i] /= (float)ns;
-        skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_y, m->s_w, ns, 1);
+        skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, m->s_y, m->s_w, ns, 1);
         for (int i = 0; i < ns; i++)
             auc_add(&m->metrics[m->s_task[i]], m->sk.logit[i], m->s_y[i] >= 0.5f);
         skill_backward(&m->sk);
@@ -353,6 +405,7 @@ void model_task_metrics(const mts_model *m, int task, task_metrics *out)
     out->logloss_recent = auc_logloss_recent(a);
     out->loss_weight = m->cfg.tasks[task].loss_weight;
     out->skipped = m->skipped[task];
+    out->held_out = m->held_out[task];
 }
 
 uint64_t model_rows_rejected(const mts_model *m)
@@ -441,7 +494,7 @@ float model_skill_score(mts_model *m, const mts_row *row)
     m->s_offsets[0] = 0;
     if (read_skill(m, row, 0, 0) < 0)
         return -1.0f;
-    skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, NULL, NULL, 1, 0);
+    skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, NULL, NULL, 1, 0);
     return sigmoidf_stable(m->sk.logit[0]);
 }
 
@@ -468,9 +521,12 @@ size_t model_describe(const mts_model *m, char *buf, size_t len)
     }
     if (m->has_skill) {
         EMIT("shared: skill model\n");
-        EMIT("  entity table %d x %d, n-gram table %d x %d, dense %d->%d relu\n", c->table_capacity, c->skill_dim,
-             c->ngram_buckets, c->skill_dim, 3 * c->skill_dim, c->hidden);
-        EMIT("  domain-specific: output vector + bias per domain (%d domains so far)\n", m->sk.n_domains);
+        EMIT("  entity table %d x %d, n-gram table %d x %d (%d bags: span, left, right, neighbours), %d position "
+             "features, dense %d->%d relu\n",
+             c->table_capacity, c->skill_dim, c->ngram_buckets, c->skill_dim, SKILL_GROUPS, SKILL_POS, m->sk.X,
+             c->hidden);
+        EMIT("  domain-specific: hidden vector, output vector + bias per domain (%d domains so far)%s\n",
+             m->sk.n_domains, m->sk_split >= 0 ? "; rows whose split is not TRAIN are scored, not learned" : "");
     }
     for (int t = 0; t < c->n_tasks; t++) {
         const model_task_config *tc = &c->tasks[t];

@@ -32,7 +32,11 @@ typedef struct {
 
 /* Skill tasks read the fixed fields "entity_id" (FK_LONG), "tokens"
  * (FK_STRING_ARRAY), "span_start", "span_end" (FK_LONG), "domain"
- * (FK_STRING) and their label_field. */
+ * (FK_STRING) and their label_field, and the optional field "split"
+ * (FK_STRING, e.g. the Avro enum Split): a skill row whose split is
+ * present and not "TRAIN" (DEV, TEST) is scored by progressive validation
+ * but never learned from, and creates no table rows or domains, so
+ * held-out annotations stay held out in the service too. */
 typedef struct {
     int dim;            /* published embedding width D (default 16) */
     int id_dim;         /* id-embedding width E (default 32) */
@@ -75,6 +79,7 @@ typedef struct {
     double loss_weight;         /* the task's weight in the combined loss */
     double logloss_recent;      /* mean log-loss over the window */
     uint64_t skipped;           /* rows of this task that could not be used */
+    uint64_t held_out;          /* skill rows scored but not learned from (split DEV / TEST) */
 } task_metrics;
 
 void model_task_metrics(const mts_model *m, int task, task_metrics *out);

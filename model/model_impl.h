@@ -20,12 +20,14 @@ struct mts_model {
     model_config cfg;
     task_binding bind[MODEL_MAX_TASKS];
     int sk_entity, sk_tokens, sk_start, sk_end, sk_domain; /* skill slots, -1 without skill tasks */
+    int sk_split;                                          /* optional "split" (string / enum), else -1 */
     int first_skill_task;                                  /* -1 if none */
     int has_affinity, has_skill;
     affinity aff;
     skill sk;
     auc_stream metrics[MODEL_MAX_TASKS];
     uint64_t skipped[MODEL_MAX_TASKS];
+    uint64_t held_out[MODEL_MAX_TASKS]; /* skill rows scored, not learned (split not TRAIN); not checkpointed */
     uint64_t rejected;
     /* batch scratch, grown to the largest batch seen */
     int cap;
@@ -35,8 +37,10 @@ struct mts_model {
     int64_t *s_entity;             /* (cap) */
     int *s_dom, *s_task;           /* (cap) */
     float *s_y, *s_w;              /* (cap) */
-    int *s_offsets;                /* (cap + 1) */
+    int *s_offsets;                /* (cap * SKILL_GROUPS + 1) */
+    float *s_pos;                  /* (cap, SKILL_POS) */
     uint32_t *s_buckets;           /* (cap * SKILL_MAX_NGRAMS) */
+    int *s_learn, *s_score;        /* (cap) batch indexes of TRAIN / held-out skill rows */
 };
 
 #endif

@@ -24,9 +24,9 @@ int main(int argc, char **argv)
         return 78;
     }
     const char *group = argc > 2 ? argv[2] : c.group_id;
-    static const char *const extra[] = {"enable.auto.commit", "false", NULL};
-    rd_kafka_conf_t *conf = kafka_conf_new(&c, extra, err, sizeof(err));
-    if (!conf || kafka_conf_set(conf, "group.id", group, err, sizeof(err))) {
+    const char *const forced[] = {"enable.auto.commit", "false", "group.id", group, NULL};
+    rd_kafka_conf_t *conf = kafka_conf_new(&c, NULL, forced, err, sizeof(err));
+    if (!conf) {
         fprintf(stderr, "%s\n", err);
         return 78;
     }

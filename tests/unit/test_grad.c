@@ -343,15 +343,16 @@ enum { SB = 6 };
 typedef struct {
     skill s;
     int64_t ent[SB];
-    int dom[SB], off[SB + 1];
+    int dom[SB], off[SB * SKILL_GROUPS + 1];
     uint32_t bk[SB * SKILL_MAX_NGRAMS];
+    float pos[SB * SKILL_POS];
     float y[SB], w[SB];
 } skill_ctx;
 
 static float skill_loss(void *p)
 {
     skill_ctx *c = p;
-    return skill_forward(&c->s, c->ent, c->dom, c->bk, c->off, c->y, c->w, SB, 1);
+    return skill_forward(&c->s, c->ent, c->dom, c->bk, c->off, c->pos, c->y, c->w, SB, 1);
 }
 
 static void test_skill_model(void **state)
@@ -370,7 +371,10 @@ static void test_skill_model(void **state)
             tok[i].p = sent[b][i];
             tok[i].len = (uint32_t)strlen(sent[b][i]);
         }
-        c.off[b + 1] = c.off[b] + skill_featurize(&c.s, tok, 4, spans[b][0], spans[b][1], c.bk + c.off[b]);
+        int *off = c.off + b * SKILL_GROUPS, counts[SKILL_GROUPS];
+        skill_featurize(&c.s, tok, 4, spans[b][0], spans[b][1], c.bk + off[0], counts, c.pos + b * SKILL_POS);
+        for (int g = 0; g < SKILL_GROUPS; g++)
+            off[g + 1] = off[g] + counts[g];
         c.ent[b] = 10 + b % 4;
         c.dom[b] = skill_domain(&c.s, b < 4 ? "tech" : "da", b < 4 ? 4 : 2, 1);
         c.y[b] = (float)(b % 2 == 0);
@@ -378,8 +382,10 @@ static void test_skill_model(void **state)
     }
     assert_int_equal(c.s.n_domains, 2);
     /* non-zero domain parts so their gradient paths matter */
-    for (int i = 0; i < 2 * 5; i++)
+    for (int i = 0; i < 2 * 5; i++) {
         c.s.p.dom_w[i] = 0.3f * (float)((i % 3) - 1);
+        c.s.p.dom_v[i] = 0.2f * (float)((i % 4) - 1.5);
+    }
     /* the default init is tiny (0.1): scale rows and biases up so hidden
      * pre-activations sit well away from the ReLU kink at this eps */
     skill_loss(&c);
@@ -390,6 +396,24 @@ static void test_skill_model(void **state)
     for (int i = 0; i < 5; i++)
         c.s.p.b1[i] = i % 2 ? 0.5f : -0.4f;
     skill_loss(&c);
+    /* pre-activations W1 x + b1 + v_d: redraw b1 until all are away from
+     * the ReLU kink by more than the perturbations (eps times |x| <= ~0.02) */
+    double kink = 0;
+    for (int trial = 0; trial < 200 && kink < 0.05; trial++) {
+        if (trial > 0)
+            fill(c.s.p.b1, 5, -0.6f, 0.6f);
+        kink = 1e9;
+        for (int b = 0; b < SB; b++)
+            for (int i = 0; i < 5; i++) {
+                double z = c.s.p.b1[i] + (c.dom[b] >= 0 ? c.s.p.dom_v[c.dom[b] * 5 + i] : 0);
+                for (int j = 0; j < c.s.X; j++)
+                    z += (double)c.s.p.w1[i * c.s.X + j] * c.s.x[b * c.s.X + j];
+                kink = fmin(kink, fabs(z));
+            }
+    }
+    printf("  skill: smallest |pre-activation| %.3f\n", kink);
+    assert_true(kink >= 0.05);
+    skill_loss(&c);
     skill_backward(&c.s);
     size_t np = c.s.n_params;
     float *g = xmalloc(np * sizeof(float));
@@ -399,8 +423,10 @@ static void test_skill_model(void **state)
         float *p;
         int n;
     } t[] = {
-        {"skill d/w1", c.s.p.w1, 60},      {"skill d/b1", c.s.p.b1, 5},      {"skill d/w2", c.s.p.w2, 5},
-        {"skill d/b2", c.s.p.b2, 1},       {"skill d/domain w", c.s.p.dom_w, 10}, {"skill d/domain b", c.s.p.dom_b, 2},
+        {"skill d/w1", c.s.p.w1, 5 * c.s.X}, {"skill d/b1", c.s.p.b1, 5},
+        {"skill d/domain hidden v", c.s.p.dom_v, 10}, {"skill d/w2", c.s.p.w2, 5},
+        {"skill d/b2", c.s.p.b2, 1},         {"skill d/domain w", c.s.p.dom_w, 10},
+        {"skill d/domain b", c.s.p.dom_b, 2},
     };
     double worst = 0;
     for (size_t i = 0; i < ARRAY_LEN(t); i++)
@@ -409,9 +435,21 @@ static void test_skill_model(void **state)
     float ge[4];
     memcpy(ge, embtable_grad(&c.s.entities, r), sizeof(ge));
     worst = fmax(worst, check("skill d/entity row", embtable_row(&c.s.entities, r), 4, ge, skill_loss, &c, 1e-2f));
-    r = c.s.nrow[0];
-    memcpy(ge, embtable_grad(&c.s.ngrams, r), sizeof(ge));
-    worst = fmax(worst, check("skill d/ngram row", embtable_row(&c.s.ngrams, r), 4, ge, skill_loss, &c, 1e-2f));
+    /* one bucket row of every bag (span, left, right, neighbours) of candidate 1 */
+    for (int bag = 0; bag < SKILL_GROUPS; bag++) {
+        assert_true(c.off[SKILL_GROUPS + bag + 1] > c.off[SKILL_GROUPS + bag] || bag == 2); /* "spark" ends its sentence */
+        if (c.off[SKILL_GROUPS + bag + 1] == c.off[SKILL_GROUPS + bag])
+            continue;
+        r = c.s.nrow[c.off[SKILL_GROUPS + bag]];
+        memcpy(ge, embtable_grad(&c.s.ngrams, r), sizeof(ge));
+        char name[64];
+        snprintf(name, sizeof(name), "skill d/bucket row, bag %d", bag);
+        worst = fmax(worst, check(name, embtable_row(&c.s.ngrams, r), 4, ge, skill_loss, &c, 1e-2f));
+    }
+    /* the position features of candidate 1 as the model sees them */
+    assert_float_equal(c.pos[SKILL_POS + 0], 1.0f, 0); /* one word */
+    assert_float_equal(c.pos[SKILL_POS + 5], 1.0f, 0); /* at the sentence end */
+    assert_float_equal(c.pos[SKILL_POS + 6], 0.75f, 1e-6); /* starts at 3 of 4 */
     printf("  skill model: largest relative error %.2e\n", worst);
     assert_true(worst < TOL);
     free(g);
