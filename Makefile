@@ -47,11 +47,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
-<<<<<<< HEAD
-.PHONY: all test unit demo bench install uninstall clean asan format check-deps fuzz sanitize mtl-experiment
-=======
-.PHONY: all test unit demo bench install uninstall clean asan format check-deps skills-experiment
->>>>>>> skill7
+.PHONY: all test unit demo bench install uninstall clean asan format check-deps fuzz sanitize mtl-experiment \
+	skills-experiment
 all: mtlstream
 
 $(BIN): $(CLI_OBJ) $(LIB)

@@ -6,13 +6,10 @@ int run_main(int argc, char **argv);
 int gen_main(int argc, char **argv);
 int tail_main(int argc, char **argv);
 int schema_main(int argc, char **argv);
-<<<<<<< HEAD
 int model_main(int argc, char **argv); /* model describe: the declared multitask model */
 int checkpoint_main(int argc, char **argv);
 int replay_main(int argc, char **argv);
-=======
 int score_main(int argc, char **argv);
->>>>>>> skill7
 
 #include "common/config.h"
 #include "model/model.h"

@@ -49,13 +49,10 @@ int main(int argc, char **argv)
         return checkpoint_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "schema"))
         return schema_main(argc - 1, argv + 1);
-<<<<<<< HEAD
     if (!strcmp(cmd, "model"))
         return model_main(argc - 1, argv + 1);
-=======
     if (!strcmp(cmd, "score"))
         return score_main(argc - 1, argv + 1);
->>>>>>> skill7
     if (!strcmp(cmd, "config")) {
         config_print_defaults();
         return EXIT_OK;

@@ -1,6 +1,8 @@
 /* resume.c - see resume.h. */
 #include "cli/resume.h"
 
+#include "cli/cli.h"
+
 #include "common/avro.h"
 #include "common/log.h"
 
