@@ -16,6 +16,7 @@
 #include "cli/resume.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/util.h"
 #include "consumer/intake.h"
 #include "model/checkpoint.h"
@@ -297,6 +298,8 @@ int replay_main(int argc, char **argv)
     }
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
+    /* Under mtlstream-replay@.service (Type=notify): started once the ranges are known. */
+    notify_ready("replaying up to the end offsets seen at start");
     uint64_t learned = 0, dead = 0, steps = 0;
     if (assign->cnt == 0) {
         printf("replay: nothing to read: %s\n",
@@ -356,6 +359,7 @@ int replay_main(int argc, char **argv)
             }
             if (mono_ms() >= next_status) {
                 log_notice("replay: %" PRIu64 " of %" PRIu64 " events read", learned + dead, to_read);
+                notify_status("replay: %" PRIu64 " of %" PRIu64 " events read", learned + dead, to_read);
                 next_status = mono_ms() + cfg.status_interval_s * 1000LL;
             }
         }

@@ -2,6 +2,10 @@
 #include "cli/resume.h"
 
 #include "cli/cli.h"
+#include "cli/ops.h"
+
+/* Start-up time systemd should allow for loading a checkpoint. */
+#define CHECKPOINT_LOAD_ALLOWANCE_USEC (120ULL * 1000000)
 
 #include "common/avro.h"
 #include "common/log.h"
@@ -58,6 +62,8 @@ int resume_load(const mts_config *c, const char *file, const mts_layout *layout,
     }
     char used[4096] = "";
     ckpt_status st;
+    /* Loading a large checkpoint can take a while: tell systemd (EXTEND_TIMEOUT_USEC). */
+    ops_startup_progress(CHECKPOINT_LOAD_ALLOWANCE_USEC);
     if (file) {
         st = checkpoint_load_file(file, &mc, layout, &expect, model, meta, err, sizeof(err));
         snprintf(used, sizeof(used), "%s", file);

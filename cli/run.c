@@ -98,6 +98,7 @@ static int checkpoint(service *s, const char *why, int commit)
     s->ckpt_written++;
     s->since_ckpt = 0;
     log_info("checkpoint %" PRIu64 " (%s) written in %" PRId64 " ms", s->meta.sequence, why, mono_ms() - t0);
+    ops_checkpoint_done(now_ms(), (mono_ms() - t0) / 1000.0);
     if (commit) {
         int n = resume_commit(intake_consumer(s->in), &s->meta, commit == 1, err, sizeof(err));
         if (n < 0)

@@ -7,12 +7,14 @@ source "$(dirname "$0")/lib.sh"
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus; scripts/deps.sh)"
 conf=$(make_conf metrics k1)
 port=$(free_port)
-sed -i "s/metrics_listen = \"127.0.0.1:0\"/metrics_listen = \"127.0.0.1:$port\"/" "$conf"
+sed -i -e "s/metrics_listen = \"127.0.0.1:0\"/metrics_listen = \"127.0.0.1:$port\"/" \
+  -e "s/checkpoint_interval_s = 30;/checkpoint_interval_s = 2;/" "$conf"
 create_topics k1
 "$BIN" run -c "$conf" >"$WORK/run.out" 2>"$WORK/run.err" &
 svc=$!; PIDS+=($svc)
 url=http://127.0.0.1:$port
 wait_for 30 curl -sf "$url/healthz" -o "$WORK/health0.json" || { cat "$WORK/run.err"; fail "no /healthz"; }
+grep -q '"last_checkpoint_age_s":null' "$WORK/health0.json" || fail "healthz shows a checkpoint age before any checkpoint"
 BAD=11
 "$BIN" gen -c "$conf" --views 8000 --no-skills --seed 4 --bad $BAD | tee "$WORK/gen.out"
 views=8000
@@ -27,7 +29,7 @@ done_all() {
     [ "$(metric "$WORK/metrics.txt" 'mtlstream_consumer_lag')" = 0 ]
 }
 wait_for 40 done_all || { grep -E '_total|lag' "$WORK/metrics.txt"; fail "counters did not reach learned=$total dead-lettered=$BAD lag=0"; }
-sleep 1.5 # one more publish round and snapshot
+sleep 2.5 # one more publish round, a checkpoint (every 2 s while input arrives) and snapshot
 curl -sf "$url/metrics" -o "$WORK/metrics.txt"
 curl -s "$url/healthz" -o "$WORK/health.json" -w '%{http_code}' >"$WORK/health.code"
 echo "--- promtool check metrics"
@@ -59,7 +61,8 @@ grep -q '^mtlstream_logloss{task="job_apply"} 0\.[0-9]' "$WORK/metrics.txt" || f
 cat "$WORK/health.json"
 [ "$(cat "$WORK/health.code")" = 200 ] || fail "/healthz answered $(cat "$WORK/health.code")"
 grep -q '"ready":true,"consuming":true,"assigned_partitions":10' "$WORK/health.json" || fail "healthz body"
-grep -q '"last_checkpoint_age_s":null' "$WORK/health.json" || fail "healthz checkpoint age"
+grep -Eq '"last_checkpoint_age_s":[0-9]+\.[0-9]+' "$WORK/health.json" || fail "healthz has no checkpoint age after a checkpoint"
+[ "$(metric "$WORK/metrics.txt" 'mtlstream_checkpoints_total')" -ge 1 ] || fail "no checkpoint counted"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/nothing")" = 404 ] || fail "unknown path not 404"
 kill -TERM $svc; wait $svc; rc=$?; PIDS=()
 [ $rc -eq 0 ] || fail "exit code $rc"
