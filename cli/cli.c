@@ -18,10 +18,11 @@ int cli_load_config(const char *path, mts_config *c)
         return EXIT_NOINPUT;
     }
     char err[1024];
-    if (config_load(path, c, err, sizeof(err))) {
+    int rc = config_load(path, c, err, sizeof(err));
+    if (rc) {
         fprintf(stderr, "mtlstream: configuration error: %s\n", err);
         config_free(c);
-        return EXIT_CONFIG;
+        return rc == -2 ? EXIT_NOINPUT : EXIT_CONFIG;
     }
     log_set_level(log_level_from_name(c->log_level));
     return 0;

@@ -74,7 +74,7 @@ static int resolve_target(const mts_config *c, framing_kind fk, int kind, gen_ta
         char e[512];
         av_schema *s = av_schema_parse_file(c->tasks[i].schema_file, e, sizeof(e));
         if (!s) {
-            snprintf(err, errlen, "%s: %s", c->tasks[i].schema_file, e);
+            snprintf(err, errlen, "%s", e);
             return -1;
         }
         const char *dot = s->name ? strrchr(s->name, '.') : NULL;

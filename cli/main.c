@@ -25,8 +25,9 @@ static void usage(FILE *f)
             "\n"
             "`mtlstream COMMAND --help` describes each command.\n"
             "\n"
-            "exit codes: 0 ok, 1 runtime failure, 64 bad command line, 66 missing input file,\n"
-            "            69 broker unavailable, 70 internal error, 78 configuration error\n",
+            "exit codes: 0 ok, 1 runtime failure, 64 bad command line, 65 damaged checkpoint (checkpoint\n"
+            "            show), 66 missing input file (the configuration or a file it names), 69 broker\n"
+            "            unavailable, 70 internal error, 78 configuration error\n",
             MTS_VERSION);
 }
 
@@ -54,6 +55,12 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "score"))
         return score_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "config")) {
+        if (argc > 2) {
+            printf("usage: mtlstream config\n\nPrint every scalar setting with its type, bounds, default and whether "
+                   "SIGHUP\nreloads it. The kafka section, tasks and input.schemas lists are documented in\n"
+                   "conf/mtlstream.conf; a declared multitask model in conf/multitask-example.conf.\n");
+            return strcmp(argv[2], "--help") && strcmp(argv[2], "-h") ? EXIT_USAGE : EXIT_OK;
+        }
         config_print_defaults();
         return EXIT_OK;
     }

@@ -24,7 +24,7 @@ int resume_expect(const mts_config *c, ckpt_meta *expect, char *err, size_t errl
         char e[512];
         av_schema *s = av_schema_parse_file(c->tasks[t].schema_file, e, sizeof(e));
         if (!s) {
-            snprintf(err, errlen, "task %s: schema %s: %s", c->tasks[t].name, c->tasks[t].schema_file, e);
+            snprintf(err, errlen, "task %s: schema %s", c->tasks[t].name, e);
             return -1;
         }
         expect->schema_fp[t] = av_fingerprint(s);

@@ -141,9 +141,12 @@ static void on_assign(void *opaque, rd_kafka_t *rk, rd_kafka_topic_partition_lis
             p->offset = c;
             cp->next_offset = c;
         } else {
-            log_info("%s [%" PRId32 "]: not in the checkpoint; starting at the group's committed offset %" PRId64
-                     " (or the earliest)",
-                     p->topic, p->partition, c);
+            if (c >= 0)
+                log_info("%s [%" PRId32 "]: not in the checkpoint; starting at the group's committed offset %" PRId64,
+                         p->topic, p->partition, c);
+            else
+                log_info("%s [%" PRId32 "]: not in the checkpoint and nothing committed: starting at the earliest",
+                         p->topic, p->partition);
         }
     }
     rd_kafka_topic_partition_list_destroy(committed);

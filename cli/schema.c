@@ -47,7 +47,7 @@ int schema_main(int argc, char **argv)
         names[t] = cfg.tasks[t].name;
         schemas[t] = av_schema_parse_file(cfg.tasks[t].schema_file, err, sizeof(err));
         if (!schemas[t]) {
-            fprintf(stderr, "mtlstream: task %s: %s: %s\n", names[t], cfg.tasks[t].schema_file, err);
+            fprintf(stderr, "mtlstream: task %s: schema %s\n", names[t], err);
             rc = EXIT_CONFIG;
             goto out;
         }

@@ -267,7 +267,7 @@ int score_main(int argc, char **argv)
     for (int t = 0; t < cfg.n_tasks; t++) {
         names[t] = cfg.tasks[t].name;
         if (!(schemas[t] = av_schema_parse_file(cfg.tasks[t].schema_file, err, sizeof(err)))) {
-            fprintf(stderr, "mtlstream score: task %s: %s: %s\n", names[t], cfg.tasks[t].schema_file, err);
+            fprintf(stderr, "mtlstream score: task %s: schema %s\n", names[t], err);
             goto out;
         }
     }

@@ -152,7 +152,7 @@ int tail_main(int argc, char **argv)
     rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(16);
     int64_t *high = NULL;
     if (!schema) {
-        fprintf(stderr, "mtlstream tail: %s: %s\n", cfg.output_schema_file, err);
+        fprintf(stderr, "mtlstream tail: output.schema %s\n", err);
         rc = EXIT_CONFIG;
         goto out;
     }

@@ -16,6 +16,7 @@
 #include "avro.h"
 
 #include <inttypes.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -683,10 +684,16 @@ av_schema *av_schema_parse(const char *json_text, char *err, size_t errlen)
 
 av_schema *av_schema_parse_file(const char *path, char *err, size_t errlen)
 {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
     json_error_t je;
-    json_t *j = json_load_file(path, JSON_DECODE_ANY, &je);
+    json_t *j = json_loadf(f, JSON_DECODE_ANY, &je);
+    fclose(f);
     if (!j) {
-        snprintf(err, errlen, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+        snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
         return NULL;
     }
     char sub[400];

@@ -11,6 +11,8 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
+#include <unistd.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdio.h>
@@ -360,6 +362,36 @@ static int load_schema_ids(config_t *cf, mts_config *c, char *err, size_t errlen
     return 0;
 }
 
+/* -2 with "file:line: setting: FILE: cannot read (why)" unless file is readable. */
+static int check_file(const config_setting_t *st, const char *name, const char *file, const mts_config *c,
+                      char *err, size_t errlen)
+{
+    if (access(file, R_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "%s:%d: %s: %s: cannot read (%s)", c->path, st ? config_setting_source_line(st) : 0,
+             name, file, strerror(errno));
+    return -2;
+}
+
+/* Every file the configuration names must be readable: a missing one is its
+ * own kind of error (exit 66), reported at its line before anything starts. */
+static int check_files(config_t *cf, const mts_config *c, char *err, size_t errlen)
+{
+    config_setting_t *tasks = config_lookup(cf, "tasks");
+    for (int t = 0; t < c->n_tasks; t++) {
+        config_setting_t *g = tasks ? config_setting_get_elem(tasks, t) : NULL;
+        config_setting_t *st = g ? config_setting_get_member(g, "schema") : NULL;
+        if (check_file(st, "tasks.schema", c->tasks[t].schema_file, c, err, errlen))
+            return -2;
+    }
+    config_setting_t *ids = config_lookup(cf, "input.schemas");
+    for (int i = 0; i < c->n_schema_ids; i++)
+        if (check_file(ids ? config_setting_get_elem(ids, i) : NULL, "input.schemas.file", c->schema_ids[i].file, c,
+                       err, errlen))
+            return -2;
+    return check_file(config_lookup(cf, "output.schema"), "output.schema", c->output_schema_file, c, err, errlen);
+}
+
 int config_load(const char *path, mts_config *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof(*c));
@@ -397,8 +429,17 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
         char *f = c->output_schema_file;
         c->output_schema_file = resolve_path(path, f);
         free(f);
+        f = c->state_dir;
+        c->state_dir = resolve_path(path, f);
+        free(f);
     }
-    rc = 0;
+    if (strcmp(c->framing, "confluent") && strcmp(c->framing, "single-object") && strcmp(c->framing, "plain")) {
+        config_setting_t *st = config_lookup(&cf, "input.framing");
+        snprintf(err, errlen, "%s:%d: input.framing: \"%s\" is not one of confluent, single-object, plain", path,
+                 st ? config_setting_source_line(st) : 0, c->framing);
+        goto out;
+    }
+    rc = check_files(&cf, c, err, errlen);
 out:
     config_destroy(&cf);
     return rc;

@@ -88,7 +88,8 @@ typedef struct {
 } mts_config;
 
 /* Load and validate. On error returns -1 with "file:line: setting: what"
- * in err; the caller exits with EXIT_CONFIG. */
+ * in err (the caller exits with EXIT_CONFIG), or -2 when a file the
+ * configuration names cannot be read (EXIT_NOINPUT). */
 int config_load(const char *path, mts_config *c, char *err, size_t errlen);
 void config_free(mts_config *c);
 /* Print every scalar setting with its type, bounds and default. */

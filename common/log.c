@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 /* Written on SIGHUP by the main loop, read by librdkafka threads too. */
@@ -95,11 +96,22 @@ static void vlog(int level, const char *func, int line, const char *fmt, va_list
     char msg[1024];
     int full = vsnprintf(msg, sizeof(msg), fmt, ap);
     scrub(msg, sizeof(msg), full >= (int)sizeof(msg));
+    /* journald (and any log file) gets the "<N>" priority prefix; a person at
+     * a terminal gets the level's name instead. */
+    static int tty = -1;
+    if (tty < 0)
+        tty = isatty(STDERR_FILENO);
+    static const char *const names[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
+    char prefix[24];
+    if (tty)
+        snprintf(prefix, sizeof(prefix), "mtlstream: %s", names[level & 7]);
+    else
+        snprintf(prefix, sizeof(prefix), "<%d>mtlstream", level & 7);
     /* One fprintf per line so concurrent writers do not interleave. */
     if (cur_level >= LOG_LVL_DEBUG)
-        fprintf(stderr, "<%d>mtlstream[%s:%d]: %s\n", level, func, line, msg);
+        fprintf(stderr, "%s[%s:%d]: %s\n", prefix, func, line, msg);
     else
-        fprintf(stderr, "<%d>mtlstream: %s\n", level, msg);
+        fprintf(stderr, "%s: %s\n", prefix, msg);
 }
 
 void log_line(int level, const char *func, int line, const char *fmt, ...)

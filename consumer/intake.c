@@ -79,7 +79,7 @@ static int load_schemas(intake *in, char *err, size_t errlen)
     for (int t = 0; t < c->n_tasks; t++) {
         in->readers[t] = av_schema_parse_file(c->tasks[t].schema_file, e, sizeof(e));
         if (!in->readers[t]) {
-            snprintf(err, errlen, "task %s: schema %s: %s", c->tasks[t].name, c->tasks[t].schema_file, e);
+            snprintf(err, errlen, "task %s: schema %s", c->tasks[t].name, e);
             return -1;
         }
     }
@@ -90,7 +90,7 @@ static int load_schemas(intake *in, char *err, size_t errlen)
         w->id = c->schema_ids[i].id;
         w->schema = av_schema_parse_file(c->schema_ids[i].file, e, sizeof(e));
         if (!w->schema) {
-            snprintf(err, errlen, "input.schemas id %d: %s: %s", w->id, c->schema_ids[i].file, e);
+            snprintf(err, errlen, "input.schemas id %d: %s", w->id, e);
             return -1;
         }
         w->fingerprint = av_fingerprint(w->schema);

@@ -57,7 +57,7 @@ publisher *publisher_new(const mts_config *c, rd_kafka_t *producer, const char *
     char e[512];
     av_schema *s = av_schema_parse_file(c->output_schema_file, e, sizeof(e));
     if (!s) {
-        snprintf(err, errlen, "output.schema %s: %s", c->output_schema_file, e);
+        snprintf(err, errlen, "output.schema %s", e);
         return NULL;
     }
     int bad = check_schema(s, err, errlen);

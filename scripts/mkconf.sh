@@ -9,6 +9,7 @@ set -euo pipefail
 out=$1 prefix=${2:-} bootstrap=${3:-127.0.0.1:19092}
 root=$(cd "$(dirname "$0")/.." && pwd)
 p=${prefix:+$prefix.}
+mkdir -p "$(dirname "$out")"
 state=$(cd "$(dirname "$out")" && pwd)/${prefix:-mtlstream}.state  # checkpoints, next to OUT
 sed -e "s#\"\\.\\./schemas/#\"$root/schemas/#g" \
     -e "s#bootstrap_servers = \"[^\"]*\"#bootstrap_servers = \"$bootstrap\"#" \

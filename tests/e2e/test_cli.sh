@@ -30,8 +30,12 @@ sed 's/label = "viewed"/label = "clicked"/' "$conf" >"$WORK/bad2.conf"
 expect 78 "label field not in the schema" "$BIN" run -c "$WORK/bad2.conf"
 grep -q 'label field "clicked"' "$WORK/err" || { cat "$WORK/err"; fail "error does not name the field"; }
 sed 's#schema = "[^"]*job_view.avsc"#schema = "/nonexistent.avsc"#' "$conf" >"$WORK/bad3.conf"
-expect 78 "missing schema file" "$BIN" run -c "$WORK/bad3.conf"
-grep -q "/nonexistent.avsc" "$WORK/err" || fail "error does not name the schema file"
+expect 66 "missing schema file" "$BIN" run -c "$WORK/bad3.conf"
+line=$(grep -n 'schema = "/nonexistent.avsc"' "$WORK/bad3.conf" | cut -d: -f1)
+grep -q "bad3.conf:$line: tasks.schema: /nonexistent.avsc: cannot read" "$WORK/err" || { cat "$WORK/err"; fail "error does not name file:line and the schema file"; }
+sed 's/framing = "confluent"/framing = "confluentt"/' "$conf" >"$WORK/bad4.conf"
+expect 78 "unknown framing, also in schema unify" "$BIN" schema unify -c "$WORK/bad4.conf"
+grep -q "input.framing" "$WORK/err" || fail "framing error does not name the setting"
 
 expect 0 "schema unify" "$BIN" schema unify -c "$conf"
 grep -Eq '^member_id +long +job_view,job_apply,inmail ' "$WORK/out" || { cat "$WORK/out"; fail "member_id not shared by the three affinity tasks"; }

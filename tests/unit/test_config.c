@@ -16,6 +16,9 @@ static char path[64];
 
 static const char *write_conf(const char *text)
 {
+    FILE *sf = fopen("/tmp/v.avsc", "a"); /* what TASK names; content irrelevant here */
+    assert_non_null(sf);
+    fclose(sf);
     snprintf(path, sizeof(path), "/tmp/mts-test-config-%d.conf", (int)getpid());
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -24,7 +27,11 @@ static const char *write_conf(const char *text)
     return path;
 }
 
-#define TASK "tasks = ( { name = \"v\"; topic = \"t.v\"; schema = \"v.avsc\"; label = \"viewed\"; } );\n"
+/* The files a configuration names must exist: v.avsc next to the file
+ * (created by the tests) and an output schema. */
+#define TASK                                                                                       \
+    "tasks = ( { name = \"v\"; topic = \"t.v\"; schema = \"v.avsc\"; label = \"viewed\"; } );\n"          \
+    "output: { schema = \"/dev/null\"; };\n"
 
 static void test_defaults_and_paths(void **state)
 {
@@ -58,23 +65,24 @@ static void test_errors_name_file_line_setting(void **state)
         const char *text;
         const char *want[3];
     } cases[] = {
-        {TASK "input: { batch_size = 0; };\n", {":2: ", "input.batch_size", "out of range"}},
-        {TASK "input: { batch_size = \"big\"; };\n", {":2: ", "input.batch_size", "integer"}},
-        {TASK "input: { batchsize = 10; };\n", {":2: ", "input.batchsize", "unknown setting"}},
-        {TASK "model: { lr_table = -1.0; };\n", {":2: ", "model.lr_table", "out of range"}},
-        {TASK "service: { log_level = \"loud\"; };\n", {":2: ", "service.log_level", "loud"}},
+        {TASK "input: { batch_size = 0; };\n", {":3: ", "input.batch_size", "out of range"}},
+        {TASK "input: { batch_size = \"big\"; };\n", {":3: ", "input.batch_size", "integer"}},
+        {TASK "input: { batchsize = 10; };\n", {":3: ", "input.batchsize", "unknown setting"}},
+        {TASK "model: { lr_table = -1.0; };\n", {":3: ", "model.lr_table", "out of range"}},
+        {TASK "service: { log_level = \"loud\"; };\n", {":3: ", "service.log_level", "loud"}},
         {"tasks = ( { name = \"v\"; topic = \"t\"; label = \"x\"; } );\n", {":1: ", "schema", NULL}},
         {"tasks = ( { name = \"v\"; topic = \"t\"; schema = \"s\"; label = \"x\"; kind = \"magic\"; } );\n",
          {":1: ", "magic", "affinity"}},
-        {TASK "tasks2 = 1;\n", {":2: ", "tasks2", "unknown"}},
+        {TASK "tasks2 = 1;\n", {":3: ", "tasks2", "unknown"}},
         {"input: { batch_size = = 10; };\n", {":1: ", "syntax error", NULL}},
         {"service: { status_interval_s = 5; };\n", {"tasks", "at least one", NULL}},
         {"tasks = ( { name = \"a\"; topic = \"t\"; schema = \"s\"; label = \"x\"; },\n"
          "          { name = \"a\"; topic = \"u\"; schema = \"s\"; label = \"x\"; } );\n",
          {":2: ", "declared twice", NULL}},
+        {TASK "input: { framing = \"confluentt\"; };\n", {":3: ", "input.framing", "confluentt"}},
         {TASK "input: { schemas = ( { id = 1; file = \"a\"; }, { id = 1; file = \"b\"; } ); };\n",
-         {":2: ", "listed twice", NULL}},
-        {TASK "kafka: { bootstrap_servers = 1.5; };\n", {":2: ", "kafka.bootstrap_servers", NULL}},
+         {":3: ", "listed twice", NULL}},
+        {TASK "kafka: { bootstrap_servers = 1.5; };\n", {":3: ", "kafka.bootstrap_servers", NULL}},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         mts_config c;
@@ -89,6 +97,20 @@ static void test_errors_name_file_line_setting(void **state)
             if (cases[i].want[k] && !strstr(err, cases[i].want[k]))
                 fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want[k]);
     }
+}
+
+static void test_missing_named_file(void **state)
+{
+    (void)state;
+    mts_config c;
+    char err[512];
+    const char *p = write_conf("tasks = ( { name = \"v\"; topic = \"t\"; label = \"x\";\n"
+                               "            schema = \"nope.avsc\"; } );\n");
+    int rc = config_load(p, &c, err, sizeof(err));
+    config_free(&c);
+    printf("  %s\n", err);
+    assert_int_equal(rc, -2); /* its own exit code (66), not a configuration error */
+    assert_non_null(strstr(err, ":2: tasks.schema: /tmp/nope.avsc: cannot read"));
 }
 
 static void test_missing_file(void **state)
@@ -121,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_paths),
         cmocka_unit_test(test_errors_name_file_line_setting),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_named_file),
         cmocka_unit_test(test_sample_config_loads),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
