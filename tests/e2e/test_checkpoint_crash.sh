@@ -31,4 +31,5 @@ tail -4 "$WORK/run.out"
 grep -c "resuming from checkpoint" "$WORK/run.err" | sed 's/^/restarts that resumed from a checkpoint: /'
 [ "$(grep -c 'resuming from checkpoint' "$WORK/run.err")" -ge 10 ] || fail "the restarts did not resume from checkpoints"
 check_accounting "$conf" "$state/checkpoint"
-echo "figure: crash test: $kills SIGKILLs, $(grep -o '"learned":[0-9]*,"dead_lettered":[0-9]*}$' <("$BIN" checkpoint show "$state/checkpoint"))"
+counts=$("$BIN" checkpoint show "$state/checkpoint" | grep -o '"learned":[0-9]*,"dead_lettered":[0-9]*}$' | tr -d '"}' | sed 's/,/, /; s/:/ /g')
+echo "figure: crash test: $kills SIGKILLs and restarts; final checkpoint: $counts"

@@ -34,7 +34,7 @@ learned=$(sed -n 's/^final: learned \([0-9]*\) events.*/\1/p' "$WORK/run.out")
 echo "figure: events written $written (valid), learned $learned, malformed counted $rejected"
 [ "$learned" = "$written" ] || fail "learned $learned events, but $written valid events were written"
 grep -q "still queued" "$WORK/run.out" && grep -q ", 0 still queued" "$WORK/run.out" || fail "producer queue not empty"
-echo "figure: $(grep '^final' "$WORK/run.out" | tr ';' '\n' | grep -E 'AUC' | tr '\n' ';')"
+echo "figure: progressive validation per task:$(grep '^final' "$WORK/run.out" | tr ';' '\n' | grep -E 'AUC' | paste -sd ';' -)"
 
 "$BIN" tail -c "$conf" --exit-at-end >"$WORK/embeddings.jsonl" 2>"$WORK/tail.err"
 cat "$WORK/tail.err"
