@@ -482,8 +482,10 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
     note_offset(in, task, m, 1);
     in->stats.rejected[r]++;
     in->stats.rejected_total++;
-    log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s: %s (dead-lettered)", topic, m->partition, m->offset,
-                     decode_reason_name(r), err);
+    const char *why = decode_reason_name(r);
+    int named = !strncmp(err, why, strlen(why)); /* decode errors start with the reason already */
+    log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s%s%s (dead-lettered)", topic, m->partition, m->offset,
+                     named ? "" : why, named ? "" : ": ", err);
     return 0;
 }
 

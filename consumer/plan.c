@@ -966,9 +966,11 @@ decode_reason plan_decode(const mts_plan *p, const uint8_t *data, size_t len, mt
         r = DR_TRAILING_BYTES;
     if (r && err && errlen) {
         if (r == DR_TRAILING_BYTES)
-            snprintf(err, errlen, "%zu bytes left after the record (of %zu)", c.len - c.pos, c.len);
-        else /* the reason itself travels apart (return value, dead-letter header) */
-            snprintf(err, errlen, "at byte %zu of %zu, field %s", c.pos, c.len, c.where ? c.where : "?");
+            snprintf(err, errlen, "%s: %zu bytes left after the record (of %zu)",
+                     decode_reason_name(r), c.len - c.pos, c.len);
+        else
+            snprintf(err, errlen, "%s at byte %zu of %zu, field %s", decode_reason_name(r), c.pos,
+                     c.len, c.where ? c.where : "?");
     }
     return r;
 }

@@ -73,7 +73,8 @@ static void setup_intake(fixture *fx, const char *framing)
              "input: { group_id = \"t\"; framing = \"%s\"; dead_letter_topic = \"dlq\";\n"
              "  schemas = ( { id = 7; file = \"old.avsc\"; }, { id = 8; file = \"new.avsc\"; } ); };\n"
              "tasks = ( { name = \"job_view\"; kind = \"affinity\"; topic = \"views\"; schema = \"new.avsc\";\n"
-             "  label = \"viewed\"; } );\n",
+             "  label = \"viewed\"; } );\n"
+             "output: { schema = \"/dev/null\"; };\n", /* must exist; the intake does not read it */
              framing);
     write_file(fx->dir, "t.conf", conf);
     char path[256], err[1024];

@@ -72,7 +72,8 @@ static void test_config_registers_kafka_secrets(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     const char *text = "kafka: { sasl_password = \"cfg-S3cret-77\"; sasl_username = \"u\"; };\n"
-                       "tasks = ( { name = \"v\"; topic = \"t\"; schema = \"x.avsc\"; label = \"y\"; } );\n";
+                       "tasks = ( { name = \"v\"; topic = \"t\"; schema = \"/dev/null\"; label = \"y\"; } );\n"
+                       "output: { schema = \"/dev/null\"; };\n"; /* named files must exist */
     assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
     close(fd);
     mts_config c;
@@ -118,10 +119,10 @@ static void write_conf(const char *path, int interval, const char *topic, double
     assert_non_null(f);
     fprintf(f,
             "service: { log_level = \"info\"; };\n"
-            "output: { publish_interval_ms = %d; };\n"
+            "output: { publish_interval_ms = %d; schema = \"/dev/null\"; };\n"
             "model: { dim = %d; };\n"
             "kafka: { bootstrap_servers = \"h:1\"; };\n"
-            "tasks = ( { name = \"v\"; topic = \"%s\"; schema = \"x.avsc\"; label = \"y\"; loss_weight = %g; } );\n",
+            "tasks = ( { name = \"v\"; topic = \"%s\"; schema = \"/dev/null\"; label = \"y\"; loss_weight = %g; } );\n",
             interval, dim, topic, lw);
     fclose(f);
 }
