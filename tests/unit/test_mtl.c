@@ -449,7 +449,7 @@ static void test_sharing_and_validation(void **state)
     n = mtl_new_from_file("conf/multitask-example.conf", err, sizeof(err));
     if (!n)
         fail_msg("conf/multitask-example.conf: %s", err);
-    assert_int_equal(mtl_n_tasks(n), 4);
+    assert_int_equal(mtl_n_tasks(n), 5);
     mtl_free(n);
 }
 
