@@ -106,6 +106,8 @@ typedef struct {
     int n_towers;
     char tower_name[MTL_MAX_TOWERS][32];
     int tower_node[MTL_MAX_TOWERS];
+    int tower_root[MTL_MAX_TOWERS]; /* the tower's input layer */
+    int skip;              /* tower output = top + input row (first min widths); see tower_skip_width */
     head_type head;
     int hidden;            /* mlp head */
     int head_in;           /* sum of tower widths */
@@ -154,6 +156,7 @@ struct mtl_net {
     char publish_ref[MTL_MAX_PUBLISH][96];
     int publish_node[MTL_MAX_PUBLISH];   /* the tower's top node (its output is the embedding) */
     int publish_bottom[MTL_MAX_PUBLISH]; /* its embedding layer (the entity's table) */
+    int publish_skip[MTL_MAX_PUBLISH];   /* its task has the skip connection */
 
     int distill_frozen;    /* tests: reuse the teacher signs of the last backward */
     float *frozen_sign;
@@ -439,6 +442,8 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
             head = c;
             continue;
         }
+        if (!strcmp(tn, "skip"))
+            continue;
         if (config_setting_type(c) != CONFIG_TYPE_LIST || config_setting_length(c) < 1)
             FAIL("%s: a tower is a non-empty list of layers ( {...}, {...} )", tp);
         if (tk->n_towers == MTL_MAX_TOWERS)
@@ -454,8 +459,18 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
                 return -1;
         }
         snprintf(tk->tower_name[tk->n_towers], sizeof(tk->tower_name[0]), "%.31s", tn);
+        int root = parent;
+        while (net->nodes[root].parent >= 0)
+            root = net->nodes[root].parent;
+        tk->tower_root[tk->n_towers] = root;
         tk->tower_node[tk->n_towers++] = parent;
     }
+    double skip;
+    char mp[200];
+    snprintf(mp, sizeof(mp), "%s.model", path);
+    if (get_num(md, "skip", 0, 0, 1, &skip, err, errlen, mp))
+        return -1;
+    tk->skip = skip != 0;
     if (!head)
         FAIL("%s.model.head: missing (head = { type = \"dot\"; } or bilinear or mlp)", path);
     static const char *const hallowed[] = {"type", "hidden", NULL};
@@ -534,6 +549,7 @@ static int parse_publish(mtl_net *net, const config_setting_t *pg, char *err, si
         snprintf(net->publish_ref[i], sizeof(net->publish_ref[0]), "%s", ref);
         net->publish_node[i] = top;
         net->publish_bottom[i] = bottom;
+        net->publish_skip[i] = tk->skip;
     }
     net->n_publish = n;
     return 0;
@@ -1108,6 +1124,18 @@ static void node_backward(mtl_net *net, node *nd, int train)
     }
 }
 
+/* Skip connection of tower k: its output adds the input layer's output on
+ * the first min(input width, output width) components; 0 when the task has
+ * no skip or the tower is its input layer alone. */
+static int tower_skip_width(const mtl_net *net, const task *tk, int k)
+{
+    int top = tk->tower_node[k], root = tk->tower_root[k];
+    if (!tk->skip || top == root)
+        return 0;
+    int a = net->nodes[top].out_w, b = net->nodes[root].out_w;
+    return a < b ? a : b;
+}
+
 static void head_forward(mtl_net *net, task *tk, int B)
 {
     int n = 0;
@@ -1129,6 +1157,16 @@ static void head_forward(mtl_net *net, task *tk, int B)
         for (int i = 0; i < n; i++)
             memcpy(tk->x + (size_t)i * tk->head_in + off, nd->out + (size_t)nd->local[tk->rows[i]] * nd->out_w,
                    (size_t)nd->out_w * sizeof(float));
+        int S = tower_skip_width(net, tk, k);
+        if (S) {
+            const node *rt = &net->nodes[tk->tower_root[k]];
+            for (int i = 0; i < n; i++) {
+                float *x = tk->x + (size_t)i * tk->head_in + off;
+                const float *r = rt->out + (size_t)rt->local[tk->rows[i]] * rt->out_w;
+                for (int j = 0; j < S; j++)
+                    x[j] += r[j];
+            }
+        }
         off += nd->out_w;
     }
     /* the towers sit side by side in x: u = columns [0, d1), v = [d1, d1 + d2) */
@@ -1227,6 +1265,16 @@ static void head_backward(mtl_net *net, task *tk)
             const float *s = tk->dx + (size_t)i * C + off;
             for (int j = 0; j < nd->out_w; j++)
                 d[j] += s[j];
+        }
+        int S = tower_skip_width(net, tk, k);
+        if (S) {
+            node *rt = &net->nodes[tk->tower_root[k]];
+            for (int i = 0; i < n; i++) {
+                float *d = rt->dout + (size_t)rt->local[tk->rows[i]] * rt->out_w;
+                const float *s = tk->dx + (size_t)i * C + off;
+                for (int j = 0; j < S; j++)
+                    d[j] += s[j];
+            }
         }
         off += nd->out_w;
     }
@@ -1827,7 +1875,8 @@ size_t mtl_describe(const mtl_net *net, char *buf, size_t len)
             }
         out(&o, "  head %s over towers", head_names[tk->head]);
         for (int k = 0; k < tk->n_towers; k++)
-            out(&o, " %s=[%d]", tk->tower_name[k], tk->tower_node[k]);
+            out(&o, " %s=[%d]%s", tk->tower_name[k], tk->tower_node[k],
+                tower_skip_width(net, tk, k) ? "+skip" : "");
         if (tk->head == HEAD_MLP)
             out(&o, " (hidden %d)", tk->hidden);
         out(&o, "  params %zu\n", tk->np);
@@ -1901,7 +1950,13 @@ int mtl_publish_embed(const mtl_net *n, int p, int64_t id, float *out)
         a = b;
         b = tmp;
     }
-    memcpy(out, a, (size_t)n->nodes[n->publish_node[p]].out_w * sizeof(float));
+    int W = n->nodes[n->publish_node[p]].out_w;
+    memcpy(out, a, (size_t)W * sizeof(float));
+    if (n->publish_skip[p] && depth > 1) { /* the task's skip connection (tower_skip_width) */
+        const float *row = dyntable_row(t, r);
+        for (int j = 0; j < W && j < t->dim; j++)
+            out[j] += row[j];
+    }
     free(a < b ? a : b);
     return 0;
 }
@@ -1958,8 +2013,8 @@ uint64_t mtl_structure_hash(const mtl_net *n)
     }
     for (int t = 0; t < n->n_tasks; t++) {
         const task *tk = &n->tasks[t];
-        k = snprintf(line, sizeof(line), "task=%s,%s,%d,%d,%zu,%d;", tk->name, tk->label, (int)tk->head, tk->hidden,
-                     tk->np, (int)tk->opt);
+        k = snprintf(line, sizeof(line), "task=%s,%s,%d,%d,%zu,%d,skip=%d;", tk->name, tk->label, (int)tk->head,
+                     tk->hidden, tk->np, (int)tk->opt, tk->skip);
         buf_append(&b, line, (size_t)k);
     }
     uint64_t h = hash64(b.data, b.len);
