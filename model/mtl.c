@@ -585,11 +585,15 @@ static int build_params(mtl_net *net, char *err, size_t errlen)
         node *nd = &net->nodes[i];
         for (int t = 0; t < MTL_MAX_TASKS; t++)
             nd->state_of[t] = -1;
+        /* iterative: one optimizer state per user task everywhere; joint: one
+         * per user task in tables (row-wise Adagrad accumulators, see
+         * table_step), one shared state in dense components */
+        int per_task = net->mech == MECH_ITERATIVE || nd->has_tab;
         int k = 0;
         for (int t = 0; t < net->n_tasks; t++)
             if (nd->users & (1u << t))
-                nd->state_of[t] = net->mech == MECH_ITERATIVE ? k++ : 0;
-        nd->n_states = net->mech == MECH_ITERATIVE ? k : 1;
+                nd->state_of[t] = per_task ? k++ : 0;
+        nd->n_states = per_task ? k : 1;
         /* soft-sharing copies start equal: seed from the key without task tags */
         char *uk = untagged(nd->key);
         uint64_t nseed = mix64(net->seed ^ str_hash(uk));
@@ -1068,36 +1072,66 @@ static void node_forward(mtl_net *net, node *nd, const mtl_example *ex, int B, i
     }
 }
 
-static void node_backward(mtl_net *net, node *nd, int train)
+/* Table rows' gradients from the node's dout into the table's gradient
+ * slots: of every row (state -1), or only of the batch rows whose task
+ * updates optimizer state column `state` (rows of a task that does not use
+ * the node - a distillation student's - count as its first user's). */
+static void table_grad(mtl_net *net, node *nd, int state)
 {
     int n = nd->n, D = nd->out_w;
-    if (n == 0)
-        return;
-    if (nd->type == L_EMBEDDING) {
-        if (!train)
-            return;
-        for (int i = 0; i < n; i++) {
+    int first = nd->state_of[__builtin_ctz(nd->users)];
+    for (int i = 0; i < n; i++) {
+        if (state >= 0) {
+            int s = nd->state_of[net->btask[nd->rows[i]]];
+            if ((s < 0 ? first : s) != state)
+                continue;
+        }
+        const float *d = nd->dout + (size_t)i * D;
+        if (nd->type == L_EMBEDDING) {
             if (nd->tabrow[i] < 0)
                 continue;
             float *g = dyntable_grad(&nd->tab, nd->tabrow[i]);
-            const float *d = nd->dout + (size_t)i * D;
             for (int k = 0; k < D; k++)
                 g[k] += d[k];
-        }
-    } else if (nd->type == L_BAG || nd->type == L_NGRAM) {
-        if (!train)
-            return;
-        for (int i = 0; i < n; i++) {
+        } else { /* bag, ngram: mean of the rows */
             int c = nd->off[i + 1] - nd->off[i];
-            if (c <= 0)
-                continue;
-            const float *d = nd->dout + (size_t)i * D;
             for (int j = nd->off[i]; j < nd->off[i + 1]; j++) {
                 float *g = dyntable_grad(&nd->tab, nd->bagrow[j]);
                 for (int k = 0; k < D; k++)
                     g[k] += d[k] / (float)c;
             }
         }
+    }
+}
+
+/* Joint step of a shared table: each user task's share of the gradient
+ * (its rows' contributions) is applied with its own row-wise Adagrad
+ * accumulator, as iterative training does. One accumulator for all tasks
+ * would let the tasks with few rows per batch - whose per-task-mean losses
+ * give each of their rows a large gradient - inflate every shared row's
+ * accumulator and shrink the frequent tasks' steps. SGD is linear in the
+ * gradient, so it takes the summed gradient in one step. */
+static void table_step(mtl_net *net, node *nd, mtl_optim_kind k, float lr)
+{
+    if (k == OPT_SGD || nd->n_states == 1) {
+        dyntable_update(&nd->tab, k, lr, 0);
+        return;
+    }
+    dyntable_clear_grad(&nd->tab);
+    for (int s = 0; s < nd->n_states; s++) {
+        table_grad(net, nd, s);
+        dyntable_update(&nd->tab, k, lr, s);
+    }
+}
+
+static void node_backward(mtl_net *net, node *nd, int train)
+{
+    int n = nd->n, D = nd->out_w;
+    if (n == 0)
+        return;
+    if (nd->has_tab) {
+        if (train)
+            table_grad(net, nd, -1);
     } else {
         node *par = &net->nodes[nd->parent];
         const float *dz = nd->dout;
@@ -1532,7 +1566,9 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         mtl_optim_kind k = shared && task_step < 0 ? net->shared_opt : net->tasks[owner].opt;
         float lr = shared && task_step < 0 ? net->shared_lr : net->tasks[owner].lr;
         float tlr = shared && task_step < 0 ? net->shared_table_lr : net->tasks[owner].table_lr;
-        if (nd->has_tab)
+        if (nd->has_tab && task_step < 0)
+            table_step(net, nd, k, tlr);
+        else if (nd->has_tab)
             dyntable_update(&nd->tab, k, tlr, st);
         else
             dense_step(k, lr, nd->p, nd->g, nd->m + (size_t)st * nd->np, nd->v + (size_t)st * nd->np,
@@ -2008,7 +2044,7 @@ uint64_t mtl_structure_hash(const mtl_net *n)
     buf_append(&b, line, (size_t)k);
     for (int i = 0; i < n->n_nodes; i++) {
         buf_append(&b, n->nodes[i].key, strlen(n->nodes[i].key));
-        k = snprintf(line, sizeof(line), "|users=%u;", n->nodes[i].users);
+        k = snprintf(line, sizeof(line), "|users=%u;states=%d;", n->nodes[i].users, n->nodes[i].n_states);
         buf_append(&b, line, (size_t)k);
     }
     for (int t = 0; t < n->n_tasks; t++) {
