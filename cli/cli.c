@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "common/log.h"
+#include "model/mtl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,32 @@ int cli_load_config(const char *path, mts_config *c)
         fprintf(stderr, "mtlstream: configuration error: %s\n", err);
         config_free(c);
         return rc == -2 ? EXIT_NOINPUT : EXIT_CONFIG;
+    }
+    if (c->has_multitask) { /* the declared network: build it once so an impossible one stops start-up here */
+        mtl_net *net = mtl_new_from_file(path, err, sizeof(err));
+        if (!net) {
+            fprintf(stderr, "mtlstream: configuration error: %s: %s\n", path, err);
+            config_free(c);
+            return EXIT_CONFIG;
+        }
+        for (int t = 0; t < c->n_tasks; t++)
+            if (mtl_task_index(net, c->tasks[t].name) < 0) {
+                fprintf(stderr, "mtlstream: configuration error: %s: task %s has no model in multitask.tasks\n", path,
+                        c->tasks[t].name);
+                mtl_free(net);
+                config_free(c);
+                return EXIT_CONFIG;
+            }
+        if (mtl_n_tasks(net) != c->n_tasks) {
+            fprintf(stderr,
+                    "mtlstream: configuration error: %s: multitask.tasks declares %d tasks, tasks lists %d (each "
+                    "declared task needs its topic and schema under tasks)\n",
+                    path, mtl_n_tasks(net), c->n_tasks);
+            mtl_free(net);
+            config_free(c);
+            return EXIT_CONFIG;
+        }
+        mtl_free(net);
     }
     log_set_level(log_level_from_name(c->log_level));
     return 0;
@@ -53,4 +80,6 @@ void cli_model_config(const mts_config *c, model_config *mc)
         mt->loss_weight = (float)ct->loss_weight;
         mt->pos_weight = (float)ct->pos_weight;
     }
+    if (c->has_multitask) /* the network is declared in the same file */
+        snprintf(mc->mtl_file, sizeof(mc->mtl_file), "%s", c->path);
 }

@@ -242,6 +242,8 @@ int replay_main(int argc, char **argv)
     rd_kafka_t *rk = intake_consumer(in);
     int n = 0, cap = 0;
     for (int t = 0; t < cfg.n_tasks; t++) {
+        if (config_task_by_topic(&cfg, cfg.tasks[t].topic) != t)
+            continue; /* a topic read by several tasks is one range */
         int np = kafka_partition_count(rk, cfg.tasks[t].topic, 15000, err, sizeof(err));
         if (np < 0) {
             fprintf(stderr, "mtlstream replay: %s\n", err);

@@ -72,10 +72,11 @@ static void learn_batch(service *s)
         if (model_train_batch(s->model, rows, n, err, sizeof(err)))
             log_err_limited("training step failed: %s", err);
         s->steps++;
-        s->learned += (uint64_t)n;
     }
     int np;
     const intake_progress *p = intake_batch_progress(s->in, &np);
+    for (int i = 0; i < np; i++) /* messages, each once (a topic read by two tasks gives two rows) */
+        s->learned += p[i].rows;
     s->since_ckpt += resume_fold(&s->meta, s->cfg, p, np);
     intake_batch_done(s->in);
 }
@@ -311,6 +312,9 @@ int run_main(int argc, char **argv)
                        .learned = &s.learned};
     ops_ready(&ops);
     log_notice("running: %d task(s), group %s, batches of %d", cfg.n_tasks, cfg.group_id, cfg.batch_size);
+    if (cfg.has_multitask)
+        log_notice("model: the declared multitask network of %s (mtlstream model describe -c %s)", cfg.path,
+                   cfg.path);
 
     int64_t next_publish = mono_ms() + cfg.publish_interval_ms;
     int64_t next_status = mono_ms() + cfg.status_interval_s * 1000LL;

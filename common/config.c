@@ -73,7 +73,9 @@ static const setting settings[] = {
 };
 
 /* Sections and lists parsed by hand; any other top-level name is refused. */
-static const char *const hand_parsed[] = {"kafka", "tasks", "input.schemas"};
+/* "multitask" is the declared network, read whole by model/mtl.c (which
+ * refuses its own unknown names). */
+static const char *const hand_parsed[] = {"kafka", "tasks", "input.schemas", "multitask"};
 
 static char **str_field(mts_config *c, const setting *s)
 {
@@ -282,6 +284,20 @@ static int get_num(config_setting_t *g, const char *name, double dflt, double mi
 static const char *const task_keys[] = {"name",   "kind",    "topic",       "schema",    "label",
                                         "member", "company", "loss_weight", "pos_weight"};
 
+/* The label a task declares in multitask.tasks, or NULL. */
+static const char *declared_label(config_t *cf, const char *task)
+{
+    config_setting_t *l = config_lookup(cf, "multitask.tasks");
+    for (int i = 0; l && config_setting_is_list(l) && i < config_setting_length(l); i++) {
+        config_setting_t *g = config_setting_get_elem(l, i);
+        const char *name, *label;
+        if (config_setting_is_group(g) && config_setting_lookup_string(g, "name", &name) && !strcmp(name, task) &&
+            config_setting_lookup_string(g, "label", &label) && *label)
+            return label;
+    }
+    return NULL;
+}
+
 static int load_tasks(config_t *cf, mts_config *c, char *err, size_t errlen)
 {
     config_setting_t *l = config_lookup(cf, "tasks");
@@ -310,7 +326,7 @@ static int load_tasks(config_t *cf, mts_config *c, char *err, size_t errlen)
             get_str(g, "kind", "affinity", &t->kind, c, err, errlen) ||
             get_str(g, "topic", NULL, &t->topic, c, err, errlen) ||
             get_str(g, "schema", NULL, &schema, c, err, errlen) ||
-            get_str(g, "label", NULL, &t->label, c, err, errlen) ||
+            get_str(g, "label", c->has_multitask ? "" : NULL, &t->label, c, err, errlen) ||
             get_str(g, "member", "member_id", &t->member, c, err, errlen) ||
             get_str(g, "company", "company_id", &t->company, c, err, errlen) ||
             get_num(g, "loss_weight", 1.0, 0.0, 1000.0, &t->loss_weight, c, err, errlen) ||
@@ -320,15 +336,27 @@ static int load_tasks(config_t *cf, mts_config *c, char *err, size_t errlen)
         }
         t->schema_file = resolve_path(c->path, schema);
         free(schema);
+        if (c->has_multitask) { /* the declared model names the label; a task's own label must agree */
+            const char *dl = declared_label(cf, t->name);
+            if (!dl && !*t->label)
+                FAIL_AT(g, "tasks: task %s has no model in multitask.tasks (declare one under that name, with its label)", t->name);
+            if (dl && *t->label && strcmp(dl, t->label))
+                FAIL_AT(g, "tasks.label: task %s reads label \"%s\" but multitask.tasks declares \"%s\"", t->name,
+                        t->label, dl);
+            if (dl && !*t->label) {
+                free(t->label);
+                t->label = xstrdup(dl);
+            }
+        }
         if (strcmp(t->kind, "affinity") && strcmp(t->kind, "skill"))
             FAIL_AT(g, "tasks.kind: \"%s\" is not one of affinity, skill", t->kind);
-        for (int j = 0; j < c->n_tasks - 1; j++) {
+        /* Several tasks may read one topic (each message becomes one row per
+         * task, e.g. job applies as a down-sampled view stream with its own
+         * label); they must then read it with the same framing of the same
+         * records, which the intake checks when it compiles their plans. */
+        for (int j = 0; j < c->n_tasks - 1; j++)
             if (!strcmp(c->tasks[j].name, t->name))
                 FAIL_AT(g, "tasks.name: \"%s\" is declared twice", t->name);
-            if (!strcmp(c->tasks[j].topic, t->topic))
-                FAIL_AT(g, "tasks.topic: tasks %s and %s both read %s (one task per topic)",
-                        c->tasks[j].name, t->name, t->topic);
-        }
     }
     return 0;
 }
@@ -413,6 +441,15 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
     }
     if (check_unknown(config_root_setting(&cf), "", c, err, errlen))
         goto out;
+    {
+        config_setting_t *mt = config_lookup(&cf, "multitask");
+        if (mt && !config_setting_is_group(mt)) {
+            snprintf(err, errlen, "%s:%d: multitask: expected a group { mechanism = ...; tasks = (...); }", path,
+                     config_setting_source_line(mt));
+            goto out;
+        }
+        c->has_multitask = mt != NULL;
+    }
     for (size_t i = 0; i < ARRAY_LEN(settings); i++)
         if (load_scalar(&cf, c, &settings[i], err, errlen))
             goto out;

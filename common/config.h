@@ -31,7 +31,7 @@ typedef struct {
     char *kind;          /* "affinity" or "skill" */
     char *topic;         /* input topic */
     char *schema_file;   /* reader schema (resolved path) */
-    char *label;         /* label field */
+    char *label;         /* label field (with a multitask section: the declared task's label by default) */
     char *member;        /* affinity: member id field */
     char *company;       /* affinity: company id field */
     double loss_weight;  /* weight in the combined loss */
@@ -70,6 +70,7 @@ typedef struct {
     cfg_schema_id schema_ids[CFG_MAX_SCHEMAS];
 
     /* tasks */
+    int has_multitask;   /* 1: a `multitask` section declares the tasks' models (model/mtl.h) */
     int n_tasks;
     cfg_task tasks[CFG_MAX_TASKS];
 
@@ -108,7 +109,8 @@ typedef struct {
 int config_reload(mts_config *live, const mts_config *fresh, config_reload_result *res);
 /* Value of a librdkafka property from the kafka section, or NULL. */
 const char *config_kafka_prop(const mts_config *c, const char *key);
-/* Index of the task reading topic, or -1. */
+/* Index of the first task reading topic, or -1 (several tasks may read one
+ * topic: the others follow it in the task list). */
 int config_task_by_topic(const mts_config *c, const char *topic);
 
 #endif

@@ -225,8 +225,9 @@ intake *intake_new(const mts_config *c, rd_kafka_t *dlq_producer, char *err, siz
     }
     if (load_schemas(in, err, errlen) || compile_plans(in, err, errlen) || bind_fields(in, err, errlen))
         goto fail;
-    in->rows = xcalloc(c->batch_size, sizeof(mts_row));
-    in->values = xcalloc((size_t)c->batch_size * in->layout->n_fields, sizeof(mts_value));
+    /* one message gives a row per task reading its topic: room for a full batch plus one message */
+    in->rows = xcalloc((size_t)c->batch_size + c->n_tasks, sizeof(mts_row));
+    in->values = xcalloc(((size_t)c->batch_size + c->n_tasks) * in->layout->n_fields, sizeof(mts_value));
 
     /* Offsets are committed by the caller after a checkpoint only, and the
      * rebalance callback is written for these protocols: not the user's to
@@ -339,7 +340,8 @@ int intake_subscribe(intake *in, char *err, size_t errlen)
             return -1;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(in->cfg->n_tasks);
     for (int t = 0; t < in->cfg->n_tasks; t++)
-        rd_kafka_topic_partition_list_add(topics, in->cfg->tasks[t].topic, RD_KAFKA_PARTITION_UA);
+        if (config_task_by_topic(in->cfg, in->cfg->tasks[t].topic) == t) /* each topic once */
+            rd_kafka_topic_partition_list_add(topics, in->cfg->tasks[t].topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(in->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
@@ -433,12 +435,19 @@ static void rewind_to(intake *in, const rd_kafka_message_t *m)
 }
 
 /* 0: the message is in the batch or dead-lettered; -1: it could not be
- * dead-lettered now, its partition was rewound to it, stop polling. */
+ * dead-lettered now, its partition was rewound to it, stop polling.
+ *
+ * Every task reading the message's topic decodes it with its own plan and,
+ * if usable, gets its own row (row->task). The message counts once in its
+ * partition's progress: as rows if any task could use it, else as one dead
+ * letter (with the first task's reason). A task that cannot use a message
+ * another task used counts it in stats.task_skipped (no dead letter: the
+ * message was learned from). */
 static int handle_message(intake *in, rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
-    int task = config_task_by_topic(in->cfg, topic);
-    if (task < 0) {
+    int first = config_task_by_topic(in->cfg, topic);
+    if (first < 0) {
         log_warn_limited("message from unexpected topic %s ignored", topic);
         return 0;
     }
@@ -447,46 +456,77 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
         if (stop && m->offset >= stop->next_offset)
             return 0;
     }
-    in->stats.consumed[task]++;
     in->stats.last_message_ms = mono_ms();
     if (!in->stats.first_message_ms)
         in->stats.first_message_ms = in->stats.last_message_ms;
     if (in->n_rows == 0)
         in->batch_started_ms = mono_ms();
-    mts_row *row = &in->rows[in->n_rows];
-    row->v = in->values + (size_t)in->n_rows * in->layout->n_fields;
-    row->topic = task;
-    row->partition = m->partition;
-    row->offset = m->offset;
-    row->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
-    char err[256];
-    err[0] = '\0';
-    decode_reason r = intake_decode(in, task, m->payload, m->payload ? m->len : 0, row, &in->arena, err,
-                                    sizeof(err));
-    if (r == DR_OK) {
-        note_offset(in, task, m, 0);
-        in->n_rows++;
-        in->stats.rows[task]++;
+    char err[256], first_err[256];
+    decode_reason first_r = DR_OK;
+    int rows = 0;
+    uint64_t failed = 0; /* bit t: task t could not use the message */
+    first_err[0] = '\0';
+    for (int task = first; task < in->cfg->n_tasks; task++) {
+        if (strcmp(in->cfg->tasks[task].topic, topic))
+            continue;
+        in->stats.consumed[task]++;
+        mts_row *row = &in->rows[in->n_rows + rows];
+        row->v = in->values + (size_t)(in->n_rows + rows) * in->layout->n_fields;
+        row->topic = first;
+        row->partition = m->partition;
+        row->offset = m->offset;
+        row->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+        err[0] = '\0';
+        decode_reason r = intake_decode(in, task, m->payload, m->payload ? m->len : 0, row, &in->arena, err,
+                                        sizeof(err));
+        if (r == DR_OK) {
+            rows++;
+            continue;
+        }
+        failed |= 1ULL << task;
+        if (first_r == DR_OK) {
+            first_r = r;
+            snprintf(first_err, sizeof(first_err), "%s", err);
+        }
+    }
+    if (rows > 0) {
+        for (int k = 0; k < rows; k++)
+            in->stats.rows[in->rows[in->n_rows + k].task]++;
+        in->n_rows += rows;
+        note_offset(in, first, m, 0);
+        for (int t = 0; failed && t < in->cfg->n_tasks; t++)
+            if (failed & (1ULL << t)) {
+                in->stats.task_skipped[t]++;
+                log_debug("%s [%" PRId32 "] @%" PRId64 ": task %s cannot use it (another task did)", topic,
+                          m->partition, m->offset, in->cfg->tasks[t].name);
+            }
         return 0;
     }
     char dlq_err[256];
-    if (deadletter_send(in->dlq, in->cfg->dead_letter_topic, m, decode_reason_name(r), err, dlq_err,
+    if (deadletter_send(in->dlq, in->cfg->dead_letter_topic, m, decode_reason_name(first_r), first_err, dlq_err,
                         sizeof(dlq_err))) {
-        in->stats.consumed[task]--; /* it will be read again */
+        for (int t = 0; t < in->cfg->n_tasks; t++)
+            if (failed & (1ULL << t))
+                in->stats.consumed[t]--; /* it will be read again */
         in->stats.dlq_failures++;
         log_err_limited("%s [%" PRId32 "] @%" PRId64 ": %s, and dead-lettering failed: %s; will retry", topic,
-                        m->partition, m->offset, decode_reason_name(r), dlq_err);
+                        m->partition, m->offset, decode_reason_name(first_r), dlq_err);
         rewind_to(in, m);
         return -1;
     }
-    note_offset(in, task, m, 1);
-    in->stats.rejected[r]++;
+    note_offset(in, first, m, 1);
+    in->stats.rejected[first_r]++;
     in->stats.rejected_total++;
-    const char *why = decode_reason_name(r);
-    int named = !strncmp(err, why, strlen(why)); /* decode errors start with the reason already */
+    const char *why = decode_reason_name(first_r);
+    int named = !strncmp(first_err, why, strlen(why)); /* decode errors start with the reason already */
     log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s%s%s (dead-lettered)", topic, m->partition, m->offset,
-                     named ? "" : why, named ? "" : ": ", err);
+                     named ? "" : why, named ? "" : ": ", first_err);
     return 0;
+}
+
+int intake_handle_message(intake *in, rd_kafka_message_t *m)
+{
+    return handle_message(in, m);
 }
 
 int intake_poll(intake *in, int timeout_ms)

@@ -3,8 +3,11 @@
  * The intake owns the consumer: it subscribes to every task's topic in the
  * consumer group, checks each message's framing, decodes it with its writer
  * schema into the task's reader schema and the unified layout (compiled
- * plans), validates it, and appends the row to the current batch. A message
- * that fails any step is dead-lettered with its reason and counted.
+ * plans), validates it, and appends the row to the current batch. Several
+ * tasks may read one topic: each message then gives one row per task that
+ * can use it (its own plan, label and later its own sampling), and counts
+ * once in its partition's progress. A message that no task can use is
+ * dead-lettered with its reason and counted.
  *
  * Offsets (issue 5): auto-commit is OFF and the intake never commits or
  * stores offsets itself. It reports, per partition, how far the current
@@ -29,6 +32,7 @@ typedef struct intake intake;
 typedef struct {
     uint64_t consumed[CFG_MAX_TASKS];   /* messages read per task */
     uint64_t rows[CFG_MAX_TASKS];       /* decoded and batched per task */
+    uint64_t task_skipped[CFG_MAX_TASKS]; /* messages of a shared topic this task could not use, another did */
     uint64_t rejected[DR__COUNT];       /* dead-lettered per reason */
     uint64_t rejected_total;
     uint64_t kafka_errors;              /* consumer errors reported by librdkafka */
@@ -86,6 +90,12 @@ void intake_batch_done(intake *in);
  * row->v (n_fields), strings and arrays into arena. */
 decode_reason intake_decode(intake *in, int task, const uint8_t *msg, size_t len, mts_row *row,
                             mts_arena *arena, char *err, size_t errlen);
+
+/* One consumed message through the whole path (decode for every task
+ * reading its topic, batch, progress, dead letter): what intake_poll does
+ * with each message, exposed for tests. 0, or -1 if it could not be
+ * dead-lettered (its partition was rewound). */
+int intake_handle_message(intake *in, rd_kafka_message_t *m);
 
 const intake_stats *intake_get_stats(const intake *in);
 /* Close the consumer (leaves the group; commits nothing). */

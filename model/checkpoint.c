@@ -13,6 +13,7 @@
 #include "common/avro.h"
 #include "common/util.h"
 #include "model/model_impl.h"
+#include "model/model_mtl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoint format is little-endian");
 
 static const char MAGIC[8] = {'M', 'T', 'S', 'C', 'K', 'P', 'T', '\n'};
-enum { SEC_META = 1, SEC_OFFSETS = 2, SEC_METRICS = 3, SEC_AFFINITY = 4, SEC_SKILL = 5, SEC_END = 0x21444e45 };
+enum { SEC_META = 1, SEC_OFFSETS = 2, SEC_METRICS = 3, SEC_AFFINITY = 4, SEC_SKILL = 5, SEC_MTL = 6, SEC_END = 0x21444e45 };
 #define MAX_FILE_BYTES (64ULL << 30)
 
 /* ------------------------------------------------------------------------ */
@@ -68,6 +69,16 @@ void checkpoint_config_text(const model_config *c, char *out, size_t len)
     mts_buf b;
     buf_init(&b);
     char tmp[512];
+    if (c->mtl_file[0]) { /* declared network: its structure is checked by its own section */
+        int n = snprintf(tmp, sizeof(tmp), "multitask=declared;metrics_window=%d;tasks=%d;", c->metrics_window,
+                         c->n_tasks);
+        buf_append(&b, tmp, (size_t)n);
+        for (int t = 0; t < c->n_tasks && t < MODEL_MAX_TASKS; t++) {
+            n = snprintf(tmp, sizeof(tmp), "task%d=%.63s;", t, c->tasks[t].name);
+            buf_append(&b, tmp, (size_t)n);
+        }
+        goto done;
+    }
     int n = snprintf(tmp, sizeof(tmp),
                      "dim=%d;id_dim=%d;hidden=%d;table_capacity=%d;seed=%" PRIu64
                      ";skill_dim=%d;ngram_buckets=%d;metrics_window=%d;tasks=%d;",
@@ -81,6 +92,7 @@ void checkpoint_config_text(const model_config *c, char *out, size_t len)
                      tc->kind == TASK_SKILL ? "" : tc->member_field, tc->kind == TASK_SKILL ? "" : tc->company_field);
         buf_append(&b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
     }
+done:;
     size_t k = b.len < len - 1 ? b.len : len - 1;
     memcpy(out, b.data, k);
     out[k] = '\0';
@@ -205,8 +217,8 @@ static void write_sections(writer *w, const mts_model *m, const ckpt_meta *meta)
         put_u64(b, meta->task_learned[t]);
         put_u64(b, meta->task_dead[t]);
     }
-    put_u64(b, m->has_affinity ? m->aff.members.n : 0);
-    put_u64(b, m->has_affinity ? m->aff.companies.n : 0);
+    put_u64(b, model_entity_count(m, ENTITY_MEMBER));
+    put_u64(b, model_entity_count(m, ENTITY_COMPANY));
     if (sec_end(w))
         return;
 
@@ -259,6 +271,12 @@ static void write_sections(writer *w, const mts_model *m, const ckpt_meta *meta)
         put_dense(b, s->mem, s->n_params, &s->adam);
         put_table(b, &s->entities);
         put_table(b, &s->ngrams);
+        if (sec_end(w))
+            return;
+    }
+    if (m->net) {
+        sec_begin(w, SEC_MTL);
+        mtlm_save(m, b);
         if (sec_end(w))
             return;
     }
@@ -444,7 +462,7 @@ typedef struct {
 typedef struct {
     uint8_t *data;
     size_t size;
-    span sec[6]; /* by tag (1..5); p == NULL when absent */
+    span sec[7]; /* by tag (1..6); p == NULL when absent */
 } ckpt_file;
 
 #define FAIL(st, ...)                                                                                              \
@@ -528,7 +546,7 @@ static ckpt_status read_file(const char *path, ckpt_file *f, char *err, size_t e
                 FAIL(CKPT_CORRUPT, "%s: %zu unexpected bytes after the end marker", path, size - pos);
             break;
         }
-        if (tag < SEC_META || tag > SEC_SKILL)
+        if (tag < SEC_META || tag > SEC_MTL)
             FAIL(CKPT_CORRUPT, "%s: unknown section tag %u at byte %zu", path, tag, start);
         if (f->sec[tag].p)
             FAIL(CKPT_CORRUPT, "%s: section %u appears twice", path, tag);
@@ -750,6 +768,15 @@ static ckpt_status restore_model(const char *path, const ckpt_file *f, mts_model
     if (r.pos != r.len)
         FAIL(CKPT_CORRUPT, "%s: metrics section has trailing bytes", path);
 
+    if (!!f->sec[SEC_MTL].p != !!m->net)
+        FAIL(CKPT_MISMATCH, "%s: written %s a declared multitask network, the configuration %s one", path,
+             f->sec[SEC_MTL].p ? "with" : "without", m->net ? "declares" : "declares none");
+    if (m->net) {
+        if (mtlm_load(m, f->sec[SEC_MTL].p, f->sec[SEC_MTL].len, e, sizeof(e)))
+            FAIL(strstr(e, "another network declaration") ? CKPT_MISMATCH : CKPT_CORRUPT, "%s: %s", path, e);
+        if (model_entity_count(m, ENTITY_MEMBER) != entities[0] || model_entity_count(m, ENTITY_COMPANY) != entities[1])
+            FAIL(CKPT_CORRUPT, "%s: entity counts in meta differ from the tables", path);
+    }
     if (!!f->sec[SEC_AFFINITY].p != m->has_affinity || !!f->sec[SEC_SKILL].p != m->has_skill)
         FAIL(CKPT_CORRUPT, "%s: model sections do not match the tasks (affinity %s, skill %s)", path,
              f->sec[SEC_AFFINITY].p ? "present" : "absent", f->sec[SEC_SKILL].p ? "present" : "absent");

@@ -315,3 +315,147 @@ size_t dyntable_bytes_bound(const dyntable *t)
     return (size_t)t->capacity * per_row + ns * sizeof(dyntable_slot) + 2 * (size_t)t->sketch_size +
            tc * (sizeof(uint32_t) + d * sizeof(float));
 }
+
+size_t dyntable_ids(const dyntable *t, int64_t *ids, size_t max)
+{
+    size_t k = 0;
+    for (uint32_t r = 0; r < t->top && k < max; r++)
+        if (t->last[r] != DYN_FREE)
+            ids[k++] = t->ids[r];
+    return k;
+}
+
+/* ------------------------------------------------------------------ */
+/* checkpoints                                                         */
+
+void dyntable_save(const dyntable *t, mts_buf *b)
+{
+    const uint32_t u32[] = {(uint32_t)t->dim, t->capacity, (uint32_t)t->admit, (uint32_t)t->n_states, t->n,
+                            t->alloc, t->top, t->n_free, t->nslots, t->sketch_size, t->sketch_adds};
+    buf_append(b, u32, sizeof(u32));
+    const int64_t i64[] = {t->ttl, t->last_sweep};
+    buf_append(b, i64, sizeof(i64));
+    const uint64_t c64[] = {t->created, t->expired, t->refused, t->pending};
+    buf_append(b, c64, sizeof(c64));
+    size_t top = t->top, d = (size_t)t->dim, s = (size_t)t->n_states;
+    buf_append(b, t->ids, top * sizeof(int64_t));
+    buf_append(b, t->last, top * sizeof(int64_t));
+    buf_append(b, t->w, top * d * sizeof(float));
+    buf_append(b, t->acc, top * s * sizeof(float));
+    buf_append(b, t->free_rows, (size_t)t->n_free * sizeof(uint32_t));
+    buf_append(b, t->slots, (size_t)t->nslots * sizeof(dyntable_slot));
+    if (t->sketch)
+        buf_append(b, t->sketch, 2 * (size_t)t->sketch_size);
+}
+
+/* Copy count items of size bytes from the cursor, checked against the bytes left. */
+static int take(const uint8_t *p, size_t len, size_t *pos, void *dst, uint64_t count, size_t size)
+{
+    if (*pos > len || count > (len - *pos) / size)
+        return -1;
+    if (count)
+        memcpy(dst, p + *pos, (size_t)count * size);
+    *pos += (size_t)count * size;
+    return 0;
+}
+
+#define LOAD_FAIL(...)                                                                                             \
+    do {                                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                                        \
+        return -1;                                                                                                 \
+    } while (0)
+
+int dyntable_load(dyntable *t, const uint8_t *p, size_t len, size_t *pos, char *err, size_t errlen)
+{
+    uint32_t u32[11];
+    int64_t i64[2];
+    uint64_t c64[4];
+    if (take(p, len, pos, u32, 11, 4) || take(p, len, pos, i64, 2, 8) || take(p, len, pos, c64, 4, 8))
+        LOAD_FAIL("table header truncated");
+    uint32_t n = u32[4], alloc = u32[5], top = u32[6], n_free = u32[7], nslots = u32[8];
+    if ((int)u32[0] != t->dim || u32[1] != t->capacity || (int)u32[2] != t->admit || (int)u32[3] != t->n_states ||
+        i64[0] != t->ttl || u32[9] != t->sketch_size)
+        LOAD_FAIL("table of width %u, capacity %u, admit %u, %u states, ttl %lld does not match the declared "
+                  "(%d, %u, %d, %d, %lld)",
+                  u32[0], u32[1], u32[2], u32[3], (long long)i64[0], t->dim, t->capacity, t->admit, t->n_states,
+                  (long long)t->ttl);
+    if (t->alloc || t->n)
+        LOAD_FAIL("table not empty before loading");
+    uint32_t want_slots = 16;
+    while (want_slots < 2 * (uint64_t)alloc)
+        want_slots *= 2;
+    if (alloc > t->capacity || top > alloc || n > top || n_free != top - n || (alloc && nslots != want_slots) ||
+        (!alloc && nslots) || (t->sketch && u32[10] >= t->sketch_size))
+        LOAD_FAIL("table counts inconsistent (rows %u, top %u, allocated %u, free %u, slots %u)", n, top, alloc,
+                  n_free, nslots);
+    size_t d = (size_t)t->dim, s = (size_t)t->n_states;
+    /* everything must be in the input before anything is allocated */
+    uint64_t bytes = (uint64_t)top * (16 + d * 4 + s * 4) + (uint64_t)n_free * 4 + (uint64_t)nslots * sizeof(dyntable_slot) +
+                     (t->sketch ? 2 * (uint64_t)t->sketch_size : 0);
+    if (*pos > len || bytes > len - *pos)
+        LOAD_FAIL("table of %u rows truncated", top);
+    if (alloc) {
+        t->ids = xmalloc((size_t)alloc * sizeof(int64_t));
+        t->last = xmalloc((size_t)alloc * sizeof(int64_t));
+        t->w = xmalloc((size_t)alloc * d * sizeof(float));
+        t->acc = xmalloc((size_t)alloc * s * sizeof(float));
+        t->free_rows = xmalloc((size_t)alloc * sizeof(uint32_t));
+        t->grad_slot = xmalloc((size_t)alloc * sizeof(int32_t));
+        t->slots = xmalloc((size_t)nslots * sizeof(dyntable_slot));
+        for (uint32_t r = 0; r < alloc; r++)
+            t->grad_slot[r] = -1;
+    }
+    t->alloc = alloc;
+    t->nslots = nslots;
+    take(p, len, pos, t->ids, top, 8);
+    take(p, len, pos, t->last, top, 8);
+    take(p, len, pos, t->w, (uint64_t)top * d, 4);
+    take(p, len, pos, t->acc, (uint64_t)top * s, 4);
+    take(p, len, pos, t->free_rows, n_free, 4);
+    take(p, len, pos, t->slots, nslots, sizeof(dyntable_slot));
+    if (t->sketch)
+        take(p, len, pos, t->sketch, 2 * (uint64_t)t->sketch_size, 1);
+    t->top = top; /* from here on the arrays are consistent enough to free */
+    for (size_t i = 0; i < (size_t)top * d; i++)
+        if (!isfinite(t->w[i]))
+            LOAD_FAIL("table rows not finite");
+    for (size_t i = 0; i < (size_t)top * s; i++)
+        if (!(t->acc[i] >= 0.0f) || !isfinite(t->acc[i]))
+            LOAD_FAIL("table accumulators negative or not finite");
+    uint32_t used = 0;
+    for (uint32_t r = 0; r < top; r++)
+        used += t->last[r] != DYN_FREE;
+    if (used != n)
+        LOAD_FAIL("table has %u rows in use, header says %u", used, n);
+    for (uint32_t k = 0; k < n_free; k++) { /* grad_slot marks rows seen (reset below) */
+        uint32_t r = t->free_rows[k];
+        if (r >= top || t->last[r] != DYN_FREE || t->grad_slot[r] != -1)
+            LOAD_FAIL("table free list names a row in use or a row twice");
+        t->grad_slot[r] = -2;
+    }
+    for (uint32_t k = 0; k < n_free; k++)
+        t->grad_slot[t->free_rows[k]] = -1;
+    uint32_t filled = 0;
+    for (uint32_t h = 0; h < nslots; h++) {
+        const dyntable_slot *sl = &t->slots[h];
+        if (!sl->row)
+            continue;
+        if (sl->row > top || t->last[sl->row - 1] == DYN_FREE || t->ids[sl->row - 1] != sl->id)
+            LOAD_FAIL("table hash slot %u does not match its row", h);
+        filled++;
+    }
+    if (filled != n)
+        LOAD_FAIL("table hash holds %u ids for %u rows", filled, n);
+    for (uint32_t r = 0; r < top; r++) /* every row in use is found under its own id */
+        if (t->last[r] != DYN_FREE && dyntable_find(t, t->ids[r]) != (int32_t)r)
+            LOAD_FAIL("table id %lld is not found at its row", (long long)t->ids[r]);
+    t->n = n;
+    t->n_free = n_free;
+    t->sketch_adds = u32[10];
+    t->last_sweep = i64[1];
+    t->created = c64[0];
+    t->expired = c64[1];
+    t->refused = c64[2];
+    t->pending = c64[3];
+    return 0;
+}

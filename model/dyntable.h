@@ -22,6 +22,8 @@
 #ifndef MTS_DYNTABLE_H
 #define MTS_DYNTABLE_H
 
+#include "common/util.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,6 +92,20 @@ void dyntable_clear_grad(dyntable *t);
  * Adagrad; Adam falls back to Adagrad on tables) and state column, then
  * clear them. */
 void dyntable_update(dyntable *t, mtl_optim_kind kind, float lr, int state);
+/* Ids that have a row, in row order, up to max; returns how many. */
+size_t dyntable_ids(const dyntable *t, int64_t *ids, size_t max);
+
+/* Checkpoints: the whole state (rows, ids, clocks, optimizer accumulators,
+ * free list, hash slots, admission sketch, counters) appended to out as
+ * opaque bytes (host byte order; mts_buf from common/util.h). Gradients are
+ * scratch and not saved: save between steps. */
+void dyntable_save(const dyntable *t, mts_buf *out);
+/* Restore into t, initialised with the same dim, capacity, admit, ttl and
+ * n_states and still empty. Reads from p[*pos..len), advances *pos. Every
+ * count is checked against the bytes left and the table's bounds, every
+ * slot against its row: -1 with a reason, t left valid (maybe partial). */
+int dyntable_load(dyntable *t, const uint8_t *p, size_t len, size_t *pos, char *err, size_t errlen);
+
 /* Bytes held now, and the most it can ever hold (capacity reached). */
 size_t dyntable_bytes(const dyntable *t);
 size_t dyntable_bytes_bound(const dyntable *t);

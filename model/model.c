@@ -14,6 +14,7 @@
 #include "model/blas.h"
 #include "model/layers.h"
 #include "model/model_impl.h"
+#include "model/model_mtl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -159,6 +160,18 @@ mts_model *model_new(const model_config *cfg, const mts_layout *layout, char *er
     }
     mts_model *m = xcalloc(1, sizeof(*m));
     m->cfg = *cfg;
+    m->cfg.mtl_file[sizeof(m->cfg.mtl_file) - 1] = '\0';
+    if (m->cfg.mtl_file[0]) { /* a declared network instead of the fixed model */
+        if (check_config(&m->cfg, err, errlen) < 0 || mtlm_new(m, layout, err, errlen) < 0) {
+            mtlm_free(m);
+            free(m);
+            return NULL;
+        }
+        blas_init_single_thread();
+        for (int t = 0; t < m->cfg.n_tasks; t++)
+            auc_init(&m->metrics[t], (uint32_t)m->cfg.metrics_window);
+        return m;
+    }
     if (check_config(&m->cfg, err, errlen) < 0 || bind_tasks(m, layout, err, errlen) < 0) {
         free(m);
         return NULL;
@@ -208,6 +221,7 @@ void model_free(mts_model *m)
 {
     if (!m)
         return;
+    mtlm_free(m);
     if (m->has_affinity)
         affinity_free(&m->aff);
     if (m->has_skill)
@@ -329,6 +343,8 @@ int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_
         snprintf(err, errlen, "model_train_batch: bad arguments (n = %d, at most %d rows)", n, MODEL_MAX_BATCH);
         return -1;
     }
+    if (m->net)
+        return mtlm_train_batch(m, rows, n) < 0 ? (snprintf(err, errlen, "declared network: malformed batch"), -1) : 0;
     reserve(m, n);
     int na = 0, nl = 0, nh = 0;
     for (int i = 0; i < n; i++) {
@@ -403,7 +419,8 @@ void model_task_metrics(const mts_model *m, int task, task_metrics *out)
     out->auc_recent = auc_recent(a);
     out->logloss = auc_logloss(a);
     out->logloss_recent = auc_logloss_recent(a);
-    out->loss_weight = m->cfg.tasks[task].loss_weight;
+    out->loss_weight = m->net ? mtl_task_weight(m->net, mtl_task_index(m->net, m->cfg.tasks[task].name))
+                              : m->cfg.tasks[task].loss_weight;
     out->skipped = m->skipped[task];
     out->held_out = m->held_out[task];
 }
@@ -422,12 +439,16 @@ static const embtable *table_of(const mts_model *m, entity_kind k)
 
 size_t model_drain_dirty(mts_model *m, entity_kind k, int64_t *ids, size_t max)
 {
+    if (m->net)
+        return mtlm_drain_dirty(m, k, ids, max);
     embtable *t = (embtable *)table_of(m, k);
     return t ? embtable_drain_dirty(t, ids, max) : 0;
 }
 
 int model_mark_dirty(mts_model *m, entity_kind k, int64_t id)
 {
+    if (m->net)
+        return mtlm_mark_dirty(m, k, id);
     embtable *t = (embtable *)table_of(m, k);
     int32_t r = t ? embtable_find(t, id) : -1;
     if (r < 0)
@@ -438,6 +459,10 @@ int model_mark_dirty(mts_model *m, entity_kind k, int64_t id)
 
 void model_mark_all_dirty(mts_model *m, entity_kind k)
 {
+    if (m->net) {
+        mtlm_mark_all_dirty(m, k);
+        return;
+    }
     embtable *t = (embtable *)table_of(m, k);
     for (uint32_t r = 0; t && r < t->n; r++)
         embtable_mark_dirty(t, r);
@@ -445,6 +470,8 @@ void model_mark_all_dirty(mts_model *m, entity_kind k)
 
 int model_embedding(const mts_model *m, entity_kind k, int64_t id, float *out, uint64_t *events_seen)
 {
+    if (m->net)
+        return mtlm_embedding(m, k, id, out, events_seen);
     const embtable *t = table_of(m, k);
     int32_t r = t ? embtable_find(t, id) : -1;
     if (r < 0)
@@ -457,18 +484,24 @@ int model_embedding(const mts_model *m, entity_kind k, int64_t id, float *out, u
 
 size_t model_entity_ids(const mts_model *m, entity_kind k, int64_t *ids, size_t max)
 {
+    if (m->net)
+        return mtlm_entity_ids(m, k, ids, max);
     const embtable *t = table_of(m, k);
     return t ? embtable_ids(t, ids, max) : 0;
 }
 
 size_t model_entity_count(const mts_model *m, entity_kind k)
 {
+    if (m->net)
+        return mtlm_entity_count(m, k);
     const embtable *t = table_of(m, k);
     return t ? t->n : 0;
 }
 
 uint64_t model_entities_refused(const mts_model *m, entity_kind k)
 {
+    if (m->net)
+        return mtlm_entities_refused(m, k);
     const embtable *t = table_of(m, k);
     return t ? t->refused : 0;
 }
@@ -476,6 +509,8 @@ uint64_t model_entities_refused(const mts_model *m, entity_kind k)
 int model_set_loss_weight(mts_model *m, int task, float w)
 {
     if (task < 0 || task >= m->cfg.n_tasks || !isfinite(w) || w < 0)
+        return -1;
+    if (m->net && mtl_set_loss_weight(m->net, mtl_task_index(m->net, m->cfg.tasks[task].name), w))
         return -1;
     m->cfg.tasks[task].loss_weight = w;
     return 0;
@@ -488,7 +523,7 @@ int model_dim(const mts_model *m)
 
 float model_skill_score(mts_model *m, const mts_row *row)
 {
-    if (!m || !m->has_skill || !row || !row->v)
+    if (!m || m->net || !m->has_skill || !row || !row->v)
         return -1.0f;
     reserve(m, 1);
     m->s_offsets[0] = 0;
@@ -500,6 +535,8 @@ float model_skill_score(mts_model *m, const mts_row *row)
 
 size_t model_describe(const mts_model *m, char *buf, size_t len)
 {
+    if (m->net)
+        return mtl_describe(m->net, buf, len) < len ? strlen(buf) : (len ? len - 1 : 0);
     mts_buf b;
     buf_init(&b);
     char line[512];

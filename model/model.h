@@ -50,6 +50,13 @@ typedef struct {
     int metrics_window; /* events in the "recent" AUC / log-loss window (default 10000) */
     int n_tasks;
     model_task_config tasks[MODEL_MAX_TASKS];
+    /* Declared network: a libconfig file whose `multitask` section declares
+     * the tasks' models (model/mtl.h); "" = the fixed affinity + skill model
+     * above. With it, every task must be declared there under its name,
+     * inputs bind to layout fields by name, labels are the declared ones, the
+     * sizes above are unused, and member / company embeddings are the
+     * outputs of the towers named in multitask.publish. */
+    char mtl_file[1024];
 } model_config;
 
 void model_config_defaults(model_config *c);

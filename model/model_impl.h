@@ -7,6 +7,7 @@
 
 #include "model/affinity.h"
 #include "model/auc.h"
+#include "model/mtl.h"
 #include "model/model.h"
 #include "model/skill.h"
 
@@ -16,8 +17,12 @@ typedef struct {
     int member, company;   /* affinity: slots of the id fields, else -1 */
 } task_binding;
 
+typedef struct mtl_binding mtl_binding; /* model_mtl.c */
+
 struct mts_model {
     model_config cfg;
+    mtl_net *net;     /* declared network (cfg.mtl_file set); NULL: the fixed model below */
+    mtl_binding *mb;  /* its row binding, dirty sets, scratch */
     task_binding bind[MODEL_MAX_TASKS];
     int sk_entity, sk_tokens, sk_start, sk_end, sk_domain; /* skill slots, -1 without skill tasks */
     int sk_split;                                          /* optional "split" (string / enum), else -1 */

@@ -49,6 +49,7 @@
 #define MTL_MAX_TOWERS 8
 #define MTL_MAX_LAYERS 8
 #define MTL_MAX_NODES 128
+#define MTL_MAX_PUBLISH 4
 #define MTL_MAX_BAG 4096 /* ids (or n-grams) per bag value; more are ignored */
 
 typedef enum { L_EMBEDDING, L_BAG, L_NGRAM, L_DENSE } layer_type;
@@ -105,6 +106,8 @@ typedef struct {
     int n_towers;
     char tower_name[MTL_MAX_TOWERS][32];
     int tower_node[MTL_MAX_TOWERS];
+    int tower_root[MTL_MAX_TOWERS]; /* the tower's input layer */
+    int skip;              /* tower output = top + input row (first min widths); see tower_skip_width */
     head_type head;
     int hidden;            /* mlp head */
     int head_in;           /* sum of tower widths */
@@ -147,6 +150,13 @@ struct mtl_net {
     adam_state unc_adam;
     float gn_w[MTL_MAX_TASKS];
     double gn_L0[MTL_MAX_TASKS], gn_Lema[MTL_MAX_TASKS], gn_ss[MTL_MAX_TASKS];
+
+    int n_publish;         /* published towers: multitask.publish = { ENTITY = "task.tower"; } */
+    char publish_entity[MTL_MAX_PUBLISH][32];
+    char publish_ref[MTL_MAX_PUBLISH][96];
+    int publish_node[MTL_MAX_PUBLISH];   /* the tower's top node (its output is the embedding) */
+    int publish_bottom[MTL_MAX_PUBLISH]; /* its embedding layer (the entity's table) */
+    int publish_skip[MTL_MAX_PUBLISH];   /* its task has the skip connection */
 
     int distill_frozen;    /* tests: reuse the teacher signs of the last backward */
     float *frozen_sign;
@@ -432,6 +442,8 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
             head = c;
             continue;
         }
+        if (!strcmp(tn, "skip"))
+            continue;
         if (config_setting_type(c) != CONFIG_TYPE_LIST || config_setting_length(c) < 1)
             FAIL("%s: a tower is a non-empty list of layers ( {...}, {...} )", tp);
         if (tk->n_towers == MTL_MAX_TOWERS)
@@ -447,8 +459,18 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
                 return -1;
         }
         snprintf(tk->tower_name[tk->n_towers], sizeof(tk->tower_name[0]), "%.31s", tn);
+        int root = parent;
+        while (net->nodes[root].parent >= 0)
+            root = net->nodes[root].parent;
+        tk->tower_root[tk->n_towers] = root;
         tk->tower_node[tk->n_towers++] = parent;
     }
+    double skip;
+    char mp[200];
+    snprintf(mp, sizeof(mp), "%s.model", path);
+    if (get_num(md, "skip", 0, 0, 1, &skip, err, errlen, mp))
+        return -1;
+    tk->skip = skip != 0;
     if (!head)
         FAIL("%s.model.head: missing (head = { type = \"dot\"; } or bilinear or mlp)", path);
     static const char *const hallowed[] = {"type", "hidden", NULL};
@@ -482,6 +504,57 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
     return 0;
 }
 
+/* multitask.publish = { member = "job_view.member"; ... }: each entity's
+ * published embedding is the output of one declared tower, whose first
+ * layer must be an embedding table keyed by the entity's id. */
+static int parse_publish(mtl_net *net, const config_setting_t *pg, char *err, size_t errlen)
+{
+    if (!pg)
+        return 0;
+    if (config_setting_type(pg) != CONFIG_TYPE_GROUP)
+        FAIL("multitask.publish: a group { member = \"task.tower\"; company = \"task.tower\"; }");
+    int n = config_setting_length(pg);
+    if (n > MTL_MAX_PUBLISH)
+        FAIL("multitask.publish: more than %d entities", MTL_MAX_PUBLISH);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *c = config_setting_get_elem(pg, (unsigned)i);
+        const char *ent = config_setting_name(c);
+        if (config_setting_type(c) != CONFIG_TYPE_STRING)
+            FAIL("multitask.publish.%s: expected \"task.tower\"", ent);
+        const char *ref = config_setting_get_string(c);
+        const char *dot = strchr(ref, '.');
+        if (!dot || dot == ref || !dot[1] || strlen(ref) >= sizeof(net->publish_ref[0]) ||
+            strlen(ent) >= sizeof(net->publish_entity[0]))
+            FAIL("multitask.publish.%s: \"%s\" is not \"task.tower\"", ent, ref);
+        char tname[96];
+        snprintf(tname, sizeof(tname), "%.*s", (int)(dot - ref), ref);
+        int t = mtl_task_index(net, tname);
+        if (t < 0)
+            FAIL("multitask.publish.%s: no task \"%s\" is declared", ent, tname);
+        const task *tk = &net->tasks[t];
+        int top = -1;
+        for (int k = 0; k < tk->n_towers; k++)
+            if (!strcmp(tk->tower_name[k], dot + 1))
+                top = tk->tower_node[k];
+        if (top < 0)
+            FAIL("multitask.publish.%s: task %s has no tower \"%s\"", ent, tname, dot + 1);
+        int bottom = top;
+        while (net->nodes[bottom].parent >= 0)
+            bottom = net->nodes[bottom].parent;
+        if (net->nodes[bottom].type != L_EMBEDDING)
+            FAIL("multitask.publish.%s: tower %s starts with a %s layer; a published tower starts with an embedding "
+                 "of the entity's id",
+                 ent, ref, layer_names[net->nodes[bottom].type]);
+        snprintf(net->publish_entity[i], sizeof(net->publish_entity[0]), "%s", ent);
+        snprintf(net->publish_ref[i], sizeof(net->publish_ref[0]), "%s", ref);
+        net->publish_node[i] = top;
+        net->publish_bottom[i] = bottom;
+        net->publish_skip[i] = tk->skip;
+    }
+    net->n_publish = n;
+    return 0;
+}
+
 static uint64_t str_hash(const char *s)
 {
     return hash64(s, strlen(s));
@@ -512,11 +585,15 @@ static int build_params(mtl_net *net, char *err, size_t errlen)
         node *nd = &net->nodes[i];
         for (int t = 0; t < MTL_MAX_TASKS; t++)
             nd->state_of[t] = -1;
+        /* iterative: one optimizer state per user task everywhere; joint: one
+         * per user task in tables (row-wise Adagrad accumulators, see
+         * table_step), one shared state in dense components */
+        int per_task = net->mech == MECH_ITERATIVE || nd->has_tab;
         int k = 0;
         for (int t = 0; t < net->n_tasks; t++)
             if (nd->users & (1u << t))
-                nd->state_of[t] = net->mech == MECH_ITERATIVE ? k++ : 0;
-        nd->n_states = net->mech == MECH_ITERATIVE ? k : 1;
+                nd->state_of[t] = per_task ? k++ : 0;
+        nd->n_states = per_task ? k : 1;
         /* soft-sharing copies start equal: seed from the key without task tags */
         char *uk = untagged(nd->key);
         uint64_t nseed = mix64(net->seed ^ str_hash(uk));
@@ -618,7 +695,7 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"mechanism", "weighting", "sharing", "soft_l2", "gradnorm_alpha",
                                           "gradnorm_lr", "seed", "shared_optimizer", "shared_lr",
-                                          "shared_table_lr", "distillation", "tasks", NULL};
+                                          "shared_table_lr", "distillation", "publish", "tasks", NULL};
     if (!mt || config_setting_type(mt) != CONFIG_TYPE_GROUP) {
         snprintf(err, errlen, "multitask: missing or not a group");
         return NULL;
@@ -726,6 +803,8 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
         net->distill_weight = (float)dw;
         net->distill_margin = (float)dm;
     }
+    if (parse_publish(net, config_setting_get_member(mt, "publish"), err, errlen))
+        goto fail;
     if (net->mech == MECH_JOINT && net->n_tasks > 1) {
         int shared = 0;
         for (int i = 0; i < net->n_nodes; i++)
@@ -993,36 +1072,66 @@ static void node_forward(mtl_net *net, node *nd, const mtl_example *ex, int B, i
     }
 }
 
-static void node_backward(mtl_net *net, node *nd, int train)
+/* Table rows' gradients from the node's dout into the table's gradient
+ * slots: of every row (state -1), or only of the batch rows whose task
+ * updates optimizer state column `state` (rows of a task that does not use
+ * the node - a distillation student's - count as its first user's). */
+static void table_grad(mtl_net *net, node *nd, int state)
 {
     int n = nd->n, D = nd->out_w;
-    if (n == 0)
-        return;
-    if (nd->type == L_EMBEDDING) {
-        if (!train)
-            return;
-        for (int i = 0; i < n; i++) {
+    int first = nd->state_of[__builtin_ctz(nd->users)];
+    for (int i = 0; i < n; i++) {
+        if (state >= 0) {
+            int s = nd->state_of[net->btask[nd->rows[i]]];
+            if ((s < 0 ? first : s) != state)
+                continue;
+        }
+        const float *d = nd->dout + (size_t)i * D;
+        if (nd->type == L_EMBEDDING) {
             if (nd->tabrow[i] < 0)
                 continue;
             float *g = dyntable_grad(&nd->tab, nd->tabrow[i]);
-            const float *d = nd->dout + (size_t)i * D;
             for (int k = 0; k < D; k++)
                 g[k] += d[k];
-        }
-    } else if (nd->type == L_BAG || nd->type == L_NGRAM) {
-        if (!train)
-            return;
-        for (int i = 0; i < n; i++) {
+        } else { /* bag, ngram: mean of the rows */
             int c = nd->off[i + 1] - nd->off[i];
-            if (c <= 0)
-                continue;
-            const float *d = nd->dout + (size_t)i * D;
             for (int j = nd->off[i]; j < nd->off[i + 1]; j++) {
                 float *g = dyntable_grad(&nd->tab, nd->bagrow[j]);
                 for (int k = 0; k < D; k++)
                     g[k] += d[k] / (float)c;
             }
         }
+    }
+}
+
+/* Joint step of a shared table: each user task's share of the gradient
+ * (its rows' contributions) is applied with its own row-wise Adagrad
+ * accumulator, as iterative training does. One accumulator for all tasks
+ * would let the tasks with few rows per batch - whose per-task-mean losses
+ * give each of their rows a large gradient - inflate every shared row's
+ * accumulator and shrink the frequent tasks' steps. SGD is linear in the
+ * gradient, so it takes the summed gradient in one step. */
+static void table_step(mtl_net *net, node *nd, mtl_optim_kind k, float lr)
+{
+    if (k == OPT_SGD || nd->n_states == 1) {
+        dyntable_update(&nd->tab, k, lr, 0);
+        return;
+    }
+    dyntable_clear_grad(&nd->tab);
+    for (int s = 0; s < nd->n_states; s++) {
+        table_grad(net, nd, s);
+        dyntable_update(&nd->tab, k, lr, s);
+    }
+}
+
+static void node_backward(mtl_net *net, node *nd, int train)
+{
+    int n = nd->n, D = nd->out_w;
+    if (n == 0)
+        return;
+    if (nd->has_tab) {
+        if (train)
+            table_grad(net, nd, -1);
     } else {
         node *par = &net->nodes[nd->parent];
         const float *dz = nd->dout;
@@ -1049,6 +1158,18 @@ static void node_backward(mtl_net *net, node *nd, int train)
     }
 }
 
+/* Skip connection of tower k: its output adds the input layer's output on
+ * the first min(input width, output width) components; 0 when the task has
+ * no skip or the tower is its input layer alone. */
+static int tower_skip_width(const mtl_net *net, const task *tk, int k)
+{
+    int top = tk->tower_node[k], root = tk->tower_root[k];
+    if (!tk->skip || top == root)
+        return 0;
+    int a = net->nodes[top].out_w, b = net->nodes[root].out_w;
+    return a < b ? a : b;
+}
+
 static void head_forward(mtl_net *net, task *tk, int B)
 {
     int n = 0;
@@ -1070,6 +1191,16 @@ static void head_forward(mtl_net *net, task *tk, int B)
         for (int i = 0; i < n; i++)
             memcpy(tk->x + (size_t)i * tk->head_in + off, nd->out + (size_t)nd->local[tk->rows[i]] * nd->out_w,
                    (size_t)nd->out_w * sizeof(float));
+        int S = tower_skip_width(net, tk, k);
+        if (S) {
+            const node *rt = &net->nodes[tk->tower_root[k]];
+            for (int i = 0; i < n; i++) {
+                float *x = tk->x + (size_t)i * tk->head_in + off;
+                const float *r = rt->out + (size_t)rt->local[tk->rows[i]] * rt->out_w;
+                for (int j = 0; j < S; j++)
+                    x[j] += r[j];
+            }
+        }
         off += nd->out_w;
     }
     /* the towers sit side by side in x: u = columns [0, d1), v = [d1, d1 + d2) */
@@ -1168,6 +1299,16 @@ static void head_backward(mtl_net *net, task *tk)
             const float *s = tk->dx + (size_t)i * C + off;
             for (int j = 0; j < nd->out_w; j++)
                 d[j] += s[j];
+        }
+        int S = tower_skip_width(net, tk, k);
+        if (S) {
+            node *rt = &net->nodes[tk->tower_root[k]];
+            for (int i = 0; i < n; i++) {
+                float *d = rt->dout + (size_t)rt->local[tk->rows[i]] * rt->out_w;
+                const float *s = tk->dx + (size_t)i * C + off;
+                for (int j = 0; j < S; j++)
+                    d[j] += s[j];
+            }
         }
         off += nd->out_w;
     }
@@ -1425,7 +1566,9 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         mtl_optim_kind k = shared && task_step < 0 ? net->shared_opt : net->tasks[owner].opt;
         float lr = shared && task_step < 0 ? net->shared_lr : net->tasks[owner].lr;
         float tlr = shared && task_step < 0 ? net->shared_table_lr : net->tasks[owner].table_lr;
-        if (nd->has_tab)
+        if (nd->has_tab && task_step < 0)
+            table_step(net, nd, k, tlr);
+        else if (nd->has_tab)
             dyntable_update(&nd->tab, k, tlr, st);
         else
             dense_step(k, lr, nd->p, nd->g, nd->m + (size_t)st * nd->np, nd->v + (size_t)st * nd->np,
@@ -1537,7 +1680,19 @@ int mtl_train_batch(mtl_net *net, const mtl_example *ex, int count, char *err, s
     return 0;
 }
 
+static void predict(mtl_net *net, const mtl_example *ex, int count, float *prob, int logits);
+
 void mtl_predict(mtl_net *net, const mtl_example *ex, int count, float *prob)
+{
+    predict(net, ex, count, prob, 0);
+}
+
+void mtl_predict_logit(mtl_net *net, const mtl_example *ex, int count, float *logit)
+{
+    predict(net, ex, count, logit, 1);
+}
+
+static void predict(mtl_net *net, const mtl_example *ex, int count, float *prob, int logits)
 {
     int k = 0;
     ensure_batch(net, count);
@@ -1569,7 +1724,7 @@ void mtl_predict(mtl_net *net, const mtl_example *ex, int count, float *prob)
     for (int t = 0; t < net->n_tasks; t++) {
         task *tk = &net->tasks[t];
         for (int i = 0; i < tk->n; i++)
-            prob[idx[tk->rows[i]]] = sigmoidf_stable(tk->logit[i]);
+            prob[idx[tk->rows[i]]] = logits ? tk->logit[i] : sigmoidf_stable(tk->logit[i]);
         tk->evalmask = ev[t];
     }
     for (int i = 0; i < net->n_nodes; i++)
@@ -1756,7 +1911,8 @@ size_t mtl_describe(const mtl_net *net, char *buf, size_t len)
             }
         out(&o, "  head %s over towers", head_names[tk->head]);
         for (int k = 0; k < tk->n_towers; k++)
-            out(&o, " %s=[%d]", tk->tower_name[k], tk->tower_node[k]);
+            out(&o, " %s=[%d]%s", tk->tower_name[k], tk->tower_node[k],
+                tower_skip_width(net, tk, k) ? "+skip" : "");
         if (tk->head == HEAD_MLP)
             out(&o, " (hidden %d)", tk->hidden);
         out(&o, "  params %zu\n", tk->np);
@@ -1766,7 +1922,265 @@ size_t mtl_describe(const mtl_net *net, char *buf, size_t len)
     if (net->has_distill)
         out(&o, "distillation: teacher %s, student %s, hinge weight %g, margin %g\n", net->tasks[net->teacher].name,
             net->tasks[net->student].name, net->distill_weight, net->distill_margin);
+    for (int p = 0; p < net->n_publish; p++)
+        out(&o, "published: %s embedding = output of tower %s ([%d], width %d, keyed by %s)\n",
+            net->publish_entity[p], net->publish_ref[p], net->publish_node[p], net->nodes[net->publish_node[p]].out_w,
+            net->input_name[net->nodes[net->publish_bottom[p]].input]);
     out(&o, "parameters: shared %zu now (up to %zu), task-specific %zu now (up to %zu)\n", sh_now, sh_max, own_now,
         own_max);
     return o.at;
+}
+
+/* ------------------------------------------------------------------ */
+/* published towers                                                    */
+
+int mtl_publish_index(const mtl_net *n, const char *entity)
+{
+    for (int p = 0; p < n->n_publish; p++)
+        if (!strcmp(n->publish_entity[p], entity))
+            return p;
+    return -1;
+}
+
+const char *mtl_publish_tower(const mtl_net *n, int p)
+{
+    return p >= 0 && p < n->n_publish ? n->publish_ref[p] : NULL;
+}
+
+int mtl_publish_width(const mtl_net *n, int p)
+{
+    return p >= 0 && p < n->n_publish ? n->nodes[n->publish_node[p]].out_w : 0;
+}
+
+const char *mtl_publish_input(const mtl_net *n, int p)
+{
+    return p >= 0 && p < n->n_publish ? n->input_name[n->nodes[n->publish_bottom[p]].input] : NULL;
+}
+
+static const dyntable *publish_table(const mtl_net *n, int p)
+{
+    return p >= 0 && p < n->n_publish ? &n->nodes[n->publish_bottom[p]].tab : NULL;
+}
+
+int mtl_publish_embed(const mtl_net *n, int p, int64_t id, float *out)
+{
+    const dyntable *t = publish_table(n, p);
+    int32_t r = t ? dyntable_find(t, id) : -1;
+    if (r < 0)
+        return -1;
+    /* the chain from the table up to the tower's top, one row through each dense layer */
+    int chain[MTL_MAX_LAYERS + 1], depth = 0;
+    for (int i = n->publish_node[p]; i >= 0 && depth <= MTL_MAX_LAYERS; i = n->nodes[i].parent)
+        chain[depth++] = i;
+    int maxw = 0;
+    for (int k = 0; k < depth; k++)
+        maxw = n->nodes[chain[k]].out_w > maxw ? n->nodes[chain[k]].out_w : maxw;
+    float *a = xmalloc(2 * (size_t)maxw * sizeof(float)), *b = a + maxw;
+    memcpy(a, dyntable_row(t, r), (size_t)t->dim * sizeof(float));
+    for (int k = depth - 2; k >= 0; k--) {
+        const node *nd = &n->nodes[chain[k]];
+        dense_forward(b, a, nd->p, nd->p + (size_t)nd->out_w * nd->in_w, 1, nd->in_w, nd->out_w);
+        if (nd->relu)
+            relu_forward(b, b, nd->out_w);
+        float *tmp = a;
+        a = b;
+        b = tmp;
+    }
+    int W = n->nodes[n->publish_node[p]].out_w;
+    memcpy(out, a, (size_t)W * sizeof(float));
+    if (n->publish_skip[p] && depth > 1) { /* the task's skip connection (tower_skip_width) */
+        const float *row = dyntable_row(t, r);
+        for (int j = 0; j < W && j < t->dim; j++)
+            out[j] += row[j];
+    }
+    free(a < b ? a : b);
+    return 0;
+}
+
+int mtl_publish_embed_exists(const mtl_net *n, int p, int64_t id)
+{
+    const dyntable *t = publish_table(n, p);
+    return t && dyntable_find(t, id) >= 0;
+}
+
+size_t mtl_publish_ids(const mtl_net *n, int p, int64_t *ids, size_t max)
+{
+    const dyntable *t = publish_table(n, p);
+    return t ? dyntable_ids(t, ids, max) : 0;
+}
+
+size_t mtl_publish_count(const mtl_net *n, int p)
+{
+    const dyntable *t = publish_table(n, p);
+    return t ? t->n : 0;
+}
+
+uint64_t mtl_publish_refused(const mtl_net *n, int p)
+{
+    const dyntable *t = publish_table(n, p);
+    return t ? t->refused : 0;
+}
+
+int mtl_set_loss_weight(mtl_net *n, int t, float w)
+{
+    if (t < 0 || t >= n->n_tasks || !isfinite(w) || w < 0)
+        return -1;
+    n->tasks[t].loss_weight = w;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* state (checkpoints)                                                 */
+
+#define MTL_STATE_MAGIC 0x3154534c544d5453ULL /* "STMLTST1" */
+
+uint64_t mtl_structure_hash(const mtl_net *n)
+{
+    mts_buf b;
+    buf_init(&b);
+    char line[320];
+    int k = snprintf(line, sizeof(line), "mech=%d;weigh=%d;soft=%d;distill=%d,%d,%d;", (int)n->mech, (int)n->weigh,
+                     n->soft, n->has_distill, n->teacher, n->student);
+    buf_append(&b, line, (size_t)k);
+    for (int i = 0; i < n->n_nodes; i++) {
+        buf_append(&b, n->nodes[i].key, strlen(n->nodes[i].key));
+        k = snprintf(line, sizeof(line), "|users=%u;states=%d;", n->nodes[i].users, n->nodes[i].n_states);
+        buf_append(&b, line, (size_t)k);
+    }
+    for (int t = 0; t < n->n_tasks; t++) {
+        const task *tk = &n->tasks[t];
+        k = snprintf(line, sizeof(line), "task=%s,%s,%d,%d,%zu,%d,skip=%d;", tk->name, tk->label, (int)tk->head,
+                     tk->hidden, tk->np, (int)tk->opt, tk->skip);
+        buf_append(&b, line, (size_t)k);
+    }
+    uint64_t h = hash64(b.data, b.len);
+    buf_free(&b);
+    return h;
+}
+
+void mtl_state_save(const mtl_net *n, mts_buf *b)
+{
+    uint64_t hdr[2] = {MTL_STATE_MAGIC, mtl_structure_hash(n)};
+    buf_append(b, hdr, sizeof(hdr));
+    for (int i = 0; i < n->n_nodes; i++) {
+        const node *nd = &n->nodes[i];
+        if (nd->has_tab) {
+            dyntable_save(&nd->tab, b);
+            continue;
+        }
+        buf_append(b, nd->p, nd->np * sizeof(float));
+        buf_append(b, nd->m, nd->np * nd->n_states * sizeof(float));
+        buf_append(b, nd->v, nd->np * nd->n_states * sizeof(float));
+        for (int s = 0; s < nd->n_states; s++) {
+            int64_t st = nd->steps[s];
+            buf_append(b, &st, 8);
+        }
+    }
+    for (int t = 0; t < n->n_tasks; t++) {
+        const task *tk = &n->tasks[t];
+        buf_append(b, tk->p, tk->np * sizeof(float));
+        buf_append(b, tk->m, tk->np * sizeof(float));
+        buf_append(b, tk->v, tk->np * sizeof(float));
+        int64_t st = tk->steps;
+        buf_append(b, &st, 8);
+    }
+    size_t T = (size_t)n->n_tasks;
+    buf_append(b, n->unc_s, T * sizeof(float));
+    buf_append(b, n->unc_m, T * sizeof(float));
+    buf_append(b, n->unc_v, T * sizeof(float));
+    int64_t ut = n->unc_adam.t;
+    buf_append(b, &ut, 8);
+    buf_append(b, n->gn_w, T * sizeof(float));
+    buf_append(b, n->gn_L0, T * sizeof(double));
+    buf_append(b, n->gn_Lema, T * sizeof(double));
+    buf_append(b, n->gn_ss, T * sizeof(double));
+    buf_append(b, n->last_loss, T * sizeof(double));
+    buf_append(b, n->sample_rng.s, sizeof(n->sample_rng.s));
+    int64_t ev = n->events;
+    uint64_t sk = n->skipped;
+    buf_append(b, &ev, 8);
+    buf_append(b, &sk, 8);
+}
+
+static int take_arr(const uint8_t *p, size_t len, size_t *pos, void *dst, uint64_t count, size_t size)
+{
+    if (*pos > len || count > (len - *pos) / size)
+        return -1;
+    if (count)
+        memcpy(dst, p + *pos, (size_t)count * size);
+    *pos += (size_t)count * size;
+    return 0;
+}
+
+static int finite_nonneg(const float *v, size_t n, int nonneg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]) || (nonneg && v[i] < 0))
+            return 0;
+    return 1;
+}
+
+int mtl_state_load(mtl_net *n, const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+    size_t pos = 0;
+    uint64_t hdr[2];
+    if (take_arr(p, len, &pos, hdr, 2, 8) || hdr[0] != MTL_STATE_MAGIC)
+        FAIL("declared network state: bad header");
+    if (hdr[1] != mtl_structure_hash(n))
+        FAIL("declared network state was saved for another network declaration (structure hash %016llx, the "
+             "configured one has %016llx)",
+             (unsigned long long)hdr[1], (unsigned long long)mtl_structure_hash(n));
+    for (int i = 0; i < n->n_nodes; i++) {
+        node *nd = &n->nodes[i];
+        if (nd->has_tab) {
+            char e[256];
+            if (dyntable_load(&nd->tab, p, len, &pos, e, sizeof(e)))
+                FAIL("component %s: %s", nd->desc, e);
+            continue;
+        }
+        size_t ns = nd->np * (size_t)nd->n_states;
+        if (take_arr(p, len, &pos, nd->p, nd->np, 4) || take_arr(p, len, &pos, nd->m, ns, 4) ||
+            take_arr(p, len, &pos, nd->v, ns, 4))
+            FAIL("component %s: truncated", nd->desc);
+        for (int s = 0; s < nd->n_states; s++) {
+            int64_t st;
+            if (take_arr(p, len, &pos, &st, 1, 8) || st < 0)
+                FAIL("component %s: bad optimizer step count", nd->desc);
+            nd->steps[s] = (long)st;
+        }
+        if (!finite_nonneg(nd->p, nd->np, 0) || !finite_nonneg(nd->m, ns, 0) || !finite_nonneg(nd->v, ns, 1))
+            FAIL("component %s: parameters or optimizer state not finite", nd->desc);
+    }
+    for (int t = 0; t < n->n_tasks; t++) {
+        task *tk = &n->tasks[t];
+        int64_t st;
+        if (take_arr(p, len, &pos, tk->p, tk->np, 4) || take_arr(p, len, &pos, tk->m, tk->np, 4) ||
+            take_arr(p, len, &pos, tk->v, tk->np, 4) || take_arr(p, len, &pos, &st, 1, 8) || st < 0)
+            FAIL("task %s head: truncated", tk->name);
+        tk->steps = (long)st;
+        if (!finite_nonneg(tk->p, tk->np, 0) || !finite_nonneg(tk->m, tk->np, 0) || !finite_nonneg(tk->v, tk->np, 1))
+            FAIL("task %s head: parameters or optimizer state not finite", tk->name);
+    }
+    size_t T = (size_t)n->n_tasks;
+    int64_t ut, ev;
+    uint64_t sk;
+    if (take_arr(p, len, &pos, n->unc_s, T, 4) || take_arr(p, len, &pos, n->unc_m, T, 4) ||
+        take_arr(p, len, &pos, n->unc_v, T, 4) || take_arr(p, len, &pos, &ut, 1, 8) ||
+        take_arr(p, len, &pos, n->gn_w, T, 4) || take_arr(p, len, &pos, n->gn_L0, T, 8) ||
+        take_arr(p, len, &pos, n->gn_Lema, T, 8) || take_arr(p, len, &pos, n->gn_ss, T, 8) ||
+        take_arr(p, len, &pos, n->last_loss, T, 8) || take_arr(p, len, &pos, n->sample_rng.s, 4, 8) ||
+        take_arr(p, len, &pos, &ev, 1, 8) || take_arr(p, len, &pos, &sk, 1, 8))
+        FAIL("declared network state: task weights or counters truncated");
+    if (pos != len)
+        FAIL("declared network state: %zu trailing bytes", len - pos);
+    if (ut < 0 || ev < 0 || !finite_nonneg(n->unc_s, T, 0) || !finite_nonneg(n->unc_m, T, 0) ||
+        !finite_nonneg(n->unc_v, T, 1) || !finite_nonneg(n->gn_w, T, 1))
+        FAIL("declared network state: task weights not finite");
+    for (size_t t = 0; t < T; t++)
+        if (!isfinite(n->gn_L0[t]) || !isfinite(n->gn_Lema[t]) || !isfinite(n->gn_ss[t]))
+            FAIL("declared network state: GradNorm state not finite");
+    n->unc_adam.t = (long)ut;
+    n->events = ev;
+    n->skipped = sk;
+    return 0;
 }

@@ -17,6 +17,8 @@
 #ifndef MTS_MTL_H
 #define MTS_MTL_H
 
+#include "common/util.h"
+
 #include <libconfig.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +79,42 @@ int mtl_train_batch(mtl_net *n, const mtl_example *ex, int count, char *err, siz
 /* Probability for each example under its task's head; no rows created, no
  * learning. */
 void mtl_predict(mtl_net *n, const mtl_example *ex, int count, float *prob /* (count) */);
+
+/* Logits instead of probabilities (progressive validation feeds an AUC
+ * histogram of logits). */
+void mtl_predict_logit(mtl_net *n, const mtl_example *ex, int count, float *logit /* (count) */);
+/* Change task t's loss_weight while running (SIGHUP reload); -1 if t is out
+ * of range or w not finite and >= 0. */
+int mtl_set_loss_weight(mtl_net *n, int t, float w);
+
+/* Published towers: `publish = { ENTITY = "task.tower"; ... }` in the
+ * multitask section names, per entity (member, company), the tower whose
+ * output is that entity's published embedding; the tower's first layer is
+ * an embedding table keyed by the entity id (mtl_publish_input names the
+ * input). Index by entity name, -1 when not declared. */
+int mtl_publish_index(const mtl_net *n, const char *entity);
+const char *mtl_publish_tower(const mtl_net *n, int p); /* "task.tower" */
+int mtl_publish_width(const mtl_net *n, int p);
+const char *mtl_publish_input(const mtl_net *n, int p);
+/* The tower's output for id (no row created, nothing learned): -1 if the id
+ * has no row (never admitted, expired). */
+int mtl_publish_embed(const mtl_net *n, int p, int64_t id, float *out /* (width) */);
+int mtl_publish_embed_exists(const mtl_net *n, int p, int64_t id); /* 1: id has a row */
+size_t mtl_publish_ids(const mtl_net *n, int p, int64_t *ids, size_t max); /* ids with a row */
+size_t mtl_publish_count(const mtl_net *n, int p);
+uint64_t mtl_publish_refused(const mtl_net *n, int p); /* new ids refused: table full */
+
+/* Checkpoints. mtl_state_save appends the whole learning state (dense
+ * parameters, optimizer moments and step counts of every node and head,
+ * every table with its ids, clocks, accumulators, free list and admission
+ * sketch, task-weight state, the sampling generator, counters) to b, after a
+ * hash of the network's structure; mtl_state_load restores it into a
+ * network freshly built from the same declaration (learning rates and loss
+ * weights may differ). Loading checks every length, count and value: -1
+ * with a reason (the network must then be freed). Save between steps. */
+uint64_t mtl_structure_hash(const mtl_net *n);
+void mtl_state_save(const mtl_net *n, mts_buf *b);
+int mtl_state_load(mtl_net *n, const uint8_t *p, size_t len, char *err, size_t errlen);
 
 /* Current weight of task t in the combined loss (fixed, exp(-s_t) under
  * uncertainty weighting, or the GradNorm weight). */

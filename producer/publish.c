@@ -25,7 +25,9 @@ struct publisher {
     char *model_version;
     int64_t *ids;                  /* (id_cap) scratch for drained ids */
     size_t id_cap;
-    float *vec;                    /* (dim) */
+    float *vec;                    /* (vec_cap) */
+    int vec_cap;                   /* floats in vec; grows to the model's width (a declared
+                                      network's published width is not the config's dim) */
     mts_buf buf;
     publish_stats stats;
 };
@@ -72,7 +74,8 @@ publisher *publisher_new(const mts_config *c, rd_kafka_t *producer, const char *
     p->topics[ENTITY_COMPANY] = c->company_topic;
     p->id_cap = 4096;
     p->ids = xmalloc(p->id_cap * sizeof(int64_t));
-    p->vec = xmalloc((size_t)c->dim * sizeof(float));
+    p->vec_cap = c->dim > 0 ? c->dim : 1;
+    p->vec = xmalloc((size_t)p->vec_cap * sizeof(float));
     buf_init(&p->buf);
     return p;
 }
@@ -109,6 +112,10 @@ void publisher_encode(const publisher *p, entity_kind k, int64_t id, const float
 static int produce_one(publisher *p, mts_model *m, entity_kind k, int64_t id, int64_t now, int64_t deadline_ms)
 {
     uint64_t seen = 0;
+    if (model_dim(m) > p->vec_cap) {
+        p->vec_cap = model_dim(m);
+        p->vec = xrealloc(p->vec, (size_t)p->vec_cap * sizeof(float));
+    }
     if (model_embedding(m, k, id, p->vec, &seen))
         return 0;
     buf_reset(&p->buf);
