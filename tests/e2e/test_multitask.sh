@@ -6,7 +6,7 @@
 # declared towers, held-out affinity AUC >= 0.90, exact per-message counts,
 # `model describe`, and start-up refusals of impossible declarations (exit 78).
 source "$(dirname "$0")/lib.sh"
-VIEWS=${E2E_MT_VIEWS:-300000}
+VIEWS=${E2E_MT_VIEWS:-600000}
 scripts/mkconf.sh "$WORK/mt.conf" mt "$MTS_BOOTSTRAP" conf/multitask-example.conf
 conf=$WORK/mt.conf
 create_topics mt
