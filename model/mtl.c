@@ -101,6 +101,7 @@ typedef struct {
     char label[64];
     float loss_weight, pos_weight;
     float lr, table_lr;
+    float head_lr;         /* the head's learning rate (head.lr, default lr) */
     mtl_optim_kind opt;
     float pos_keep, neg_keep;
     int n_towers;
@@ -473,14 +474,16 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
     tk->skip = skip != 0;
     if (!head)
         FAIL("%s.model.head: missing (head = { type = \"dot\"; } or bilinear or mlp)", path);
-    static const char *const hallowed[] = {"type", "hidden", NULL};
+    static const char *const hallowed[] = {"type", "hidden", "lr", NULL};
     char hp[200];
     snprintf(hp, sizeof(hp), "%s.model.head", path);
     const char *ht;
-    double hid;
+    double hid, hlr;
     if (check_names(head, hp, hallowed, err, errlen) || get_str(head, "type", "dot", &ht, err, errlen, hp) ||
-        get_num(head, "hidden", 16, 1, 4096, &hid, err, errlen, hp))
+        get_num(head, "hidden", 16, 1, 4096, &hid, err, errlen, hp) ||
+        get_num(head, "lr", tk->lr, 1e-9, 100, &hlr, err, errlen, hp))
         return -1;
+    tk->head_lr = (float)hlr;
     int h = pick(ht, head_names, 3);
     if (h < 0)
         FAIL("%s.type: \"%s\" is not dot, bilinear or mlp", hp, ht);
@@ -1578,7 +1581,7 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         task *tk = &net->tasks[t];
         if (!tk->n || !(active & (1u << t)))
             continue;
-        dense_step(tk->opt, tk->lr, tk->p, tk->g, tk->m, tk->v, &tk->steps, tk->np);
+        dense_step(tk->opt, tk->head_lr, tk->p, tk->g, tk->m, tk->v, &tk->steps, tk->np);
     }
     if (task_step < 0 && net->weigh == W_UNCERTAINTY) {
         adam_update(&net->unc_adam, net->unc_s, net->unc_g, net->unc_m, net->unc_v, (size_t)net->n_tasks);
@@ -1915,6 +1918,10 @@ size_t mtl_describe(const mtl_net *net, char *buf, size_t len)
                 tower_skip_width(net, tk, k) ? "+skip" : "");
         if (tk->head == HEAD_MLP)
             out(&o, " (hidden %d)", tk->hidden);
+        if (tk->head == HEAD_DOT && tk->n_towers > 2)
+            out(&o, " (a learned scale per pair)");
+        if (tk->head_lr != tk->lr)
+            out(&o, " (head lr %g)", (double)tk->head_lr);
         out(&o, "  params %zu\n", tk->np);
         own_now += tk->np;
         own_max += tk->np;

@@ -100,8 +100,10 @@ typedef enum { MTLW_SINGLE, MTLW_JOINT, MTLW_ITERATIVE } mtlw_mode;
  * embedding bottom (embedding, dense 16 ReLU, dense 8) for each task; the
  * InMail task adds a private pair of towers (share = false: its own tables
  * and layers) and its dot head sums both pairs' dot products with learned
- * scales, so it can use the shared structure as much as it helps. The
- * single-task model is the same InMail declaration trained alone. */
+ * scales, so it can use the shared structure as much as it helps; the head
+ * learns at head.lr = 0.02 (the rest at 0.003) so that a scale can fall
+ * within InMail's few iterative steps. The single-task model is the same
+ * InMail declaration trained alone. */
 static inline void mtlw_config(char *buf, size_t len, mtlw_mode mode, const char *weighting, uint64_t seed)
 {
     char tw[4][600];
@@ -113,10 +115,11 @@ static inline void mtlw_config(char *buf, size_t len, mtlw_mode mode, const char
                  "{ type = \"dense\"; units = 16; activation = \"relu\";%s }, { type = \"dense\"; units = 8;%s } );",
                  ent[k % 2], k >= 2 ? "_own" : "", ent[k % 2], sh, sh, sh);
     }
-    const char *task_opts = "optimizer = \"adam\"; lr = 0.005; table_lr = 0.1;";
+    const char *task_opts = "optimizer = \"adam\"; lr = 0.003; table_lr = 0.1;";
     char inmail[3000], view[1600];
     snprintf(inmail, sizeof(inmail),
-             "{ name = \"inmail\"; label = \"accepted\"; %s model = { %s %s %s %s head = { type = \"dot\"; }; }; }",
+             "{ name = \"inmail\"; label = \"accepted\"; %s model = { %s %s %s %s head = { type = \"dot\"; lr = 0.02; }; }; "
+             "}",
              task_opts, tw[0], tw[1], tw[2], tw[3]);
     snprintf(view, sizeof(view), "{ name = \"view\"; label = \"viewed\"; %s model = { %s %s head = { type = \"dot\"; }; }; }",
              task_opts, tw[0], tw[1]);
@@ -126,7 +129,7 @@ static inline void mtlw_config(char *buf, size_t len, mtlw_mode mode, const char
     else
         snprintf(buf, len,
                  "multitask = { mechanism = \"%s\"; weighting = \"%s\"; seed = %llu; shared_optimizer = \"adam\"; "
-                 "shared_lr = 0.005; shared_table_lr = 0.1; tasks = ( %s, %s ); };",
+                 "shared_lr = 0.003; shared_table_lr = 0.1; tasks = ( %s, %s ); };",
                  mode == MTLW_JOINT ? "joint" : "iterative", mode == MTLW_JOINT ? weighting : "fixed",
                  (unsigned long long)seed, view, inmail);
 }

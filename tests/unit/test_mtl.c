@@ -388,6 +388,34 @@ static void test_net_grad_iterative(void **state)
     assert_true(net_check("iterative soft, task a's step", cfg, 0, -1) < TOL);
 }
 
+/* A dot head summing two tower pairs, one shared with another task and one
+ * private (share = false): logit = g_0 <m, c> + g_1 <m_own, c_own> + b with a
+ * learned scale g_p per pair. Joint loss and task a's iterative step. */
+static const char *GC_PAIRS =
+    "multitask = { mechanism = \"%s\"; seed = 4; tasks = ("
+    "{ name = \"a\"; model = {"
+    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = \"dense\"; units = 4; } );"
+    "  c = ( { type = \"bag\"; input = \"skills\"; dim = 4; init = 0.5; } );"
+    "  m_own = ( { type = \"embedding\"; input = \"member\"; dim = 3; init = 0.5; share = false; } );"
+    "  c_own = ( { type = \"ngram\"; input = \"text\"; dim = 3; init = 0.5; share = false; } );"
+    "  head = { type = \"dot\"; }; }; },"
+    "{ name = \"b\"; model = {"
+    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = \"dense\"; units = 4; } );"
+    "  c = ( { type = \"bag\"; input = \"skills\"; dim = 4; init = 0.5; } );"
+    "  head = { type = \"dot\"; }; }; } ); };";
+
+static void test_net_grad_dot_pairs(void **state)
+{
+    char cfg[4096];
+    snprintf(cfg, sizeof(cfg), GC_PAIRS, "joint");
+    double wj = net_check("joint, dot head over 2 pairs", cfg, -1, 2);
+    snprintf(cfg, sizeof(cfg), GC_PAIRS, "iterative");
+    double wi = net_check("iterative, 2-pair task a's step", cfg, 0, -1);
+    printf("figure: gradcheck dot head with per-pair scales: max rel err joint %.2e, iterative %.2e\n", wj, wi);
+    assert_true(wj < TOL);
+    assert_true(wi < TOL);
+}
+
 /* ---- sharing, describe, validation ---- */
 static void test_sharing_and_validation(void **state)
 {
@@ -434,6 +462,8 @@ static void test_sharing_and_validation(void **state)
          "neg_keep: 0 out of range"},
         {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; capacity = 0; } ); head = { type = \"mlp\"; }; }; } ); };",
          "capacity: 0 out of range"},
+        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; lr = 0.0; }; }; } ); };",
+         "head.lr: 0 out of range"},
         {"multitask = { tasks = ( ); };", "non-empty list"},
         {"multitask = { tasks = ( { name = \"a\"; model = { head = { type = \"mlp\"; }; }; } ); };", "no tower"},
         {"multitask = { tasks = ( ", "syntax error"},
@@ -592,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_dyntable),
         cmocka_unit_test(test_net_grad_joint),
         cmocka_unit_test(test_net_grad_iterative),
+        cmocka_unit_test(test_net_grad_dot_pairs),
         cmocka_unit_test(test_sharing_and_validation),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_bad_rows),
