@@ -15,13 +15,17 @@
 
 int checkpoint_main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || strcmp(argv[1], "show") || argc != 3) {
-        FILE *f = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
-        fprintf(f, "usage: mtlstream checkpoint show FILE\n"
-                   "\n"
-                   "Verify checkpoint FILE (every checksum) and print its position as one JSON object:\n"
-                   "number, time, per-partition next offset, events learned and dead-lettered, per-task\n"
-                   "counters, entity counts. Exit 0, or 65 if the file is damaged, 66 if missing.\n");
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        strcmp(argv[1], "show") || argc != 3) {
+        FILE *f =
+            argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
+        fprintf(
+            f,
+            "usage: mtlstream checkpoint show FILE\n"
+            "\n"
+            "Verify checkpoint FILE (every checksum) and print its position as one JSON object:\n"
+            "number, time, per-partition next offset, events learned and dead-lettered, per-task\n"
+            "counters, entity counts. Exit 0, or 65 if the file is damaged, 66 if missing.\n");
         return f == stdout ? EXIT_OK : EXIT_USAGE;
     }
     ckpt_meta m;
@@ -30,7 +34,9 @@ int checkpoint_main(int argc, char **argv)
     ckpt_status st = checkpoint_read_meta(argv[2], &m, ent, err, sizeof(err));
     if (st != CKPT_OK) {
         fprintf(stderr, "mtlstream checkpoint: %s\n", err);
-        return st == CKPT_NONE ? EXIT_NOINPUT : st == CKPT_IOERR ? EXIT_RUNTIME : 65 /* EX_DATAERR */;
+        return st == CKPT_NONE    ? EXIT_NOINPUT
+               : st == CKPT_IOERR ? EXIT_RUNTIME
+                                  : 65 /* EX_DATAERR */;
     }
     json_t *o = json_object();
     json_object_set_new(o, "file", json_string(argv[2]));

@@ -25,7 +25,8 @@ int cli_load_config(const char *path, mts_config *c)
         config_free(c);
         return rc == -2 ? EXIT_NOINPUT : EXIT_CONFIG;
     }
-    if (c->has_multitask) { /* the declared network: build it once so an impossible one stops start-up here */
+    if (c->has_multitask) { /* the declared network: build it once so an impossible one stops
+                               start-up here */
         mtl_net *net = mtl_new_from_file(path, err, sizeof(err));
         if (!net) {
             fprintf(stderr, "mtlstream: configuration error: %s: %s\n", path, err);
@@ -34,15 +35,18 @@ int cli_load_config(const char *path, mts_config *c)
         }
         for (int t = 0; t < c->n_tasks; t++)
             if (mtl_task_index(net, c->tasks[t].name) < 0) {
-                fprintf(stderr, "mtlstream: configuration error: %s: task %s has no model in multitask.tasks\n", path,
-                        c->tasks[t].name);
+                fprintf(
+                    stderr,
+                    "mtlstream: configuration error: %s: task %s has no model in multitask.tasks\n",
+                    path, c->tasks[t].name);
                 mtl_free(net);
                 config_free(c);
                 return EXIT_CONFIG;
             }
         if (mtl_n_tasks(net) != c->n_tasks) {
             fprintf(stderr,
-                    "mtlstream: configuration error: %s: multitask.tasks declares %d tasks, tasks lists %d (each "
+                    "mtlstream: configuration error: %s: multitask.tasks declares %d tasks, tasks "
+                    "lists %d (each "
                     "declared task needs its topic and schema under tasks)\n",
                     path, mtl_n_tasks(net), c->n_tasks);
             mtl_free(net);

@@ -31,13 +31,14 @@
 typedef struct {
     const char *topic;
     av_schema *schema;
-    uint64_t key;          /* Confluent id or fingerprint */
+    uint64_t key; /* Confluent id or fingerprint */
     rd_kafka_topic_t *rkt;
     uint64_t written;
 } gen_target;
 
 enum { T_VIEW, T_APPLY, T_INMAIL, T_SKILL, T__COUNT };
-static const char *const task_kind_names[T__COUNT] = {"JobView", "JobApply", "InMailResponse", "SkillAnnotation"};
+static const char *const task_kind_names[T__COUNT] = {"JobView", "JobApply", "InMailResponse",
+                                                      "SkillAnnotation"};
 
 static volatile sig_atomic_t run = 1;
 static void on_stop(int sig)
@@ -51,17 +52,20 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mtlstream gen -c FILE [options]\n"
             "\n"
-            "Write synthetic job-view/apply/InMail events from a planted world, and real skill-annotation\n"
+            "Write synthetic job-view/apply/InMail events from a planted world, and real "
+            "skill-annotation\n"
             "events from the annotated job postings, to the input topics of the configuration.\n"
             "\n"
             "  -c, --config FILE     configuration: topics, schemas, framing, kafka properties\n"
-            "  -n, --views N         job-view events to write (default 100000); applies and InMails follow\n"
+            "  -n, --views N         job-view events to write (default 100000); applies and "
+            "InMails follow\n"
             "                        at their shares of views (about 1/10 and 3/100)\n"
             "      --members N       members in the world (default 2000)\n"
             "      --companies N     companies in the world (default 300)\n"
             "      --seed S          world seed (default 1); the same seed gives the same stream\n"
             "      --rate R          at most R events per second (default 0: as fast as possible)\n"
-            "      --skills-dir DIR  annotated postings (default ../shared/data/skills from the repository root)\n"
+            "      --skills-dir DIR  annotated postings (default ../shared/data/skills from the "
+            "repository root)\n"
             "      --no-skills       write no skill events\n"
             "      --bad N           also write N malformed messages (dead-letter tests)\n"
             "  -h, --help            this text\n");
@@ -122,8 +126,8 @@ static int produce(rd_kafka_t *rk, gen_target *t, const char *key, size_t klen, 
 {
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
-            RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_END);
+            rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_END);
         if (!e)
             return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || !run) {
@@ -148,14 +152,14 @@ static int encode(framing_kind fk, gen_target *t, json_t *v, mts_buf *b)
 
 /* Kinds of damage of malformed messages, in the order they cycle. */
 enum {
-    BAD_TRUNCATED,     /* the record cut short */
-    BAD_TRAILING,      /* two garbage bytes after the record */
-    BAD_MAGIC,         /* wrong framing magic byte */
-    BAD_UNKNOWN_ID,    /* schema id / fingerprint nobody registered */
-    BAD_RANDOM,        /* random bytes (framing broken on purpose where it has magic) */
-    BAD_HUGE_LENGTH,   /* the first string claims 1 GiB and nothing follows */
-    BAD_NAN,           /* NaN in the float search_intent (topics whose schema has it) */
-    BAD_MISSING_ID,    /* header cut inside the schema id / an empty message */
+    BAD_TRUNCATED,   /* the record cut short */
+    BAD_TRAILING,    /* two garbage bytes after the record */
+    BAD_MAGIC,       /* wrong framing magic byte */
+    BAD_UNKNOWN_ID,  /* schema id / fingerprint nobody registered */
+    BAD_RANDOM,      /* random bytes (framing broken on purpose where it has magic) */
+    BAD_HUGE_LENGTH, /* the first string claims 1 GiB and nothing follows */
+    BAD_NAN,         /* NaN in the float search_intent (topics whose schema has it) */
+    BAD_MISSING_ID,  /* header cut inside the schema id / an empty message */
     BAD__COUNT
 };
 
@@ -174,7 +178,8 @@ static long find_float(const mts_buf *b, size_t from, float f)
 /* Malformed message number i, cycling through kinds of damage. Every one of
  * them must be rejected by the intake (tests/e2e/test_deadletter.sh counts
  * them on the dead-letter topic). */
-static void make_bad(uint64_t i, framing_kind fk, gen_target *t, json_t *good, mts_buf *b, mts_rng *rng)
+static void make_bad(uint64_t i, framing_kind fk, gen_target *t, json_t *good, mts_buf *b,
+                     mts_rng *rng)
 {
     size_t head = fk == FRAMING_CONFLUENT ? 5 : fk == FRAMING_SINGLE_OBJECT ? 10 : 0;
     int kind = (int)(i % BAD__COUNT);
@@ -268,17 +273,39 @@ int gen_main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': cfg_path = optarg; break;
-        case 'n': views = atol(optarg); break;
-        case 'm': wc.n_members = atoi(optarg); break;
-        case 'C': wc.n_companies = atoi(optarg); break;
-        case 's': wc.seed = strtoull(optarg, NULL, 10); break;
-        case 'r': rate = atof(optarg); break;
-        case 'd': skills_dir = optarg; break;
-        case 'N': no_skills = 1; break;
-        case 'b': bad = atol(optarg); break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'c':
+            cfg_path = optarg;
+            break;
+        case 'n':
+            views = atol(optarg);
+            break;
+        case 'm':
+            wc.n_members = atoi(optarg);
+            break;
+        case 'C':
+            wc.n_companies = atoi(optarg);
+            break;
+        case 's':
+            wc.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'r':
+            rate = atof(optarg);
+            break;
+        case 'd':
+            skills_dir = optarg;
+            break;
+        case 'N':
+            no_skills = 1;
+            break;
+        case 'b':
+            bad = atol(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (views < 0 || bad < 0 || rate < 0 || wc.n_members < 1 || wc.n_companies < 1) {
@@ -311,8 +338,10 @@ int gen_main(int argc, char **argv)
         }
     if (!no_skills && targets[T_SKILL].topic) {
         if (access(skills_dir, R_OK)) {
-            fprintf(stderr, "mtlstream gen: the skills data folder %s is absent: writing no skill events "
-                            "(point --skills-dir at it, or pass --no-skills)\n", skills_dir);
+            fprintf(stderr,
+                    "mtlstream gen: the skills data folder %s is absent: writing no skill events "
+                    "(point --skills-dir at it, or pass --no-skills)\n",
+                    skills_dir);
         } else if (skills_load(skills_dir, 1, &corpus, err, sizeof(err))) {
             fprintf(stderr, "mtlstream gen: %s\n", err);
             rc = EXIT_NOINPUT;
@@ -321,9 +350,15 @@ int gen_main(int argc, char **argv)
             have_corpus = 1;
         }
     }
-    static const char *const defaults[] = {"linger.ms", "50", "batch.num.messages", "10000",
-                                           "queue.buffering.max.messages", "500000", "compression.codec",
-                                           "lz4", NULL};
+    static const char *const defaults[] = {"linger.ms",
+                                           "50",
+                                           "batch.num.messages",
+                                           "10000",
+                                           "queue.buffering.max.messages",
+                                           "500000",
+                                           "compression.codec",
+                                           "lz4",
+                                           NULL};
     rd_kafka_conf_t *conf = kafka_conf_new(&cfg, defaults, NULL, err, sizeof(err));
     if (!conf) {
         fprintf(stderr, "mtlstream gen: %s\n", err);
@@ -383,7 +418,8 @@ int gen_main(int argc, char **argv)
             json_decref(v);
             total++;
         }
-        while (have_corpus && skill_next < corpus.n && views_written >= (long)((skill_next + 1) * skill_every)) {
+        while (have_corpus && skill_next < corpus.n &&
+               views_written >= (long)((skill_next + 1) * skill_every)) {
             const skill_event *se = &corpus.events[skill_next++];
             json_t *v = skill_event_to_json(se, ev.timestamp_ms);
             if (encode(fk, &targets[T_SKILL], v, &b) ||
@@ -402,13 +438,17 @@ int gen_main(int argc, char **argv)
     }
     if (bad_written < (uint64_t)bad && !targets[T_VIEW].topic && !targets[T_APPLY].topic &&
         !targets[T_INMAIL].topic) {
-        fprintf(stderr, "mtlstream gen: --bad needs a job view, apply or InMail task in the configuration\n");
+        fprintf(
+            stderr,
+            "mtlstream gen: --bad needs a job view, apply or InMail task in the configuration\n");
         bad = (long)bad_written;
         rc = EXIT_USAGE;
     }
     while (bad_written < (uint64_t)bad && run) { /* --bad with no views left */
         world_next_event(w, &ev);
-        gen_target *t = &targets[ev.kind == EV_JOB_VIEW ? T_VIEW : ev.kind == EV_JOB_APPLY ? T_APPLY : T_INMAIL];
+        gen_target *t = &targets[ev.kind == EV_JOB_VIEW    ? T_VIEW
+                                 : ev.kind == EV_JOB_APPLY ? T_APPLY
+                                                           : T_INMAIL];
         if (!t->topic)
             continue;
         json_t *v = gen_event_to_json(&ev);
@@ -423,13 +463,15 @@ int gen_main(int argc, char **argv)
     rd_kafka_flush(rk, 60000);
     int left = rd_kafka_outq_len(rk);
     double secs = mono_sec() - t0;
-    printf("wrote %" PRIu64 " job views, %" PRIu64 " job applies, %" PRIu64 " InMail responses, %" PRIu64
-           " skill annotations, %" PRIu64 " malformed in %.1f s (%.0f events/s)%s\n",
+    printf("wrote %" PRIu64 " job views, %" PRIu64 " job applies, %" PRIu64
+           " InMail responses, %" PRIu64 " skill annotations, %" PRIu64
+           " malformed in %.1f s (%.0f events/s)%s\n",
            targets[T_VIEW].written, targets[T_APPLY].written, targets[T_INMAIL].written,
            targets[T_SKILL].written, bad_written, secs, secs > 0 ? (double)total / secs : 0.0,
            left ? " -- NOT ALL DELIVERED" : "");
     if (left || delivery_failures) {
-        fprintf(stderr, "mtlstream gen: %d messages not delivered within 60 s, %" PRIu64 " failed\n", left,
+        fprintf(stderr,
+                "mtlstream gen: %d messages not delivered within 60 s, %" PRIu64 " failed\n", left,
                 delivery_failures);
         rc = EXIT_RUNTIME;
     }

@@ -40,14 +40,14 @@ static volatile sig_atomic_t reload_flag;
 static metrics_http *http;
 static int is_ready;
 static int64_t next_snapshot_ms, next_status_ms;
-static int64_t status_mark_ms;        /* start of the current throughput window */
-static uint64_t status_mark_learned;  /* rows learned at status_mark_ms */
+static int64_t status_mark_ms;       /* start of the current throughput window */
+static uint64_t status_mark_learned; /* rows learned at status_mark_ms */
 static int64_t start_wall_ms;
-static int64_t checkpoint_wall_ms;    /* 0: no checkpoint yet */
+static int64_t checkpoint_wall_ms; /* 0: no checkpoint yet */
 static double checkpoint_duration_s;
 static uint64_t checkpoints;
 static uint64_t reloads, reloads_refused;
-static int64_t total_lag = -1;        /* sum over assigned partitions; -1 unknown */
+static int64_t total_lag = -1; /* sum over assigned partitions; -1 unknown */
 static int n_assigned;
 
 static void on_sighup(int sig)
@@ -69,13 +69,14 @@ int ops_start(const mts_config *cfg)
     start_wall_ms = now_ms();
     if (cfg->metrics_listen[0]) {
         char err[512];
-        http = metrics_http_start(cfg->metrics_listen, cfg->metrics_allow_remote, HEALTH_STALE_MS, err, sizeof(err));
+        http = metrics_http_start(cfg->metrics_listen, cfg->metrics_allow_remote, HEALTH_STALE_MS,
+                                  err, sizeof(err));
         if (!http) {
             fprintf(stderr, "mtlstream: configuration error: %s\n", err);
             return EXIT_CONFIG;
         }
-        log_notice("metrics on http://%s/metrics (port %d), health on /healthz", cfg->metrics_listen,
-                   metrics_http_port(http));
+        log_notice("metrics on http://%s/metrics (port %d), health on /healthz",
+                   cfg->metrics_listen, metrics_http_port(http));
     }
     return 0;
 }
@@ -121,7 +122,8 @@ static void lag_samples(const ops_service *s, mts_buf *b)
         if (b) {
             char part[16];
             snprintf(part, sizeof(part), "%" PRId32, p->partition);
-            prom_sample(b, "mtlstream_consumer_lag", (double)lag, 2, "topic", p->topic, "partition", part);
+            prom_sample(b, "mtlstream_consumer_lag", (double)lag, 2, "topic", p->topic, "partition",
+                        part);
         }
     }
     if (known)
@@ -141,20 +143,23 @@ static void render(const ops_service *s, mts_buf *b)
     const producer_stats *ps = producer_get_stats();
     const publish_stats *pub = publisher_get_stats(s->pub);
 
-    prom_family(b, "mtlstream_ready", "gauge", "1 once configuration, schemas, model and subscription are in place");
+    prom_family(b, "mtlstream_ready", "gauge",
+                "1 once configuration, schemas, model and subscription are in place");
     prom_sample(b, "mtlstream_ready", is_ready, 0);
-    prom_family(b, "mtlstream_start_time_seconds", "gauge", "start time of the process since the epoch");
+    prom_family(b, "mtlstream_start_time_seconds", "gauge",
+                "start time of the process since the epoch");
     prom_sample(b, "mtlstream_start_time_seconds", start_wall_ms / 1000.0, 0);
 
-    prom_family(b, "mtlstream_events_consumed_total", "counter", "input messages read, per task and topic");
+    prom_family(b, "mtlstream_events_consumed_total", "counter",
+                "input messages read, per task and topic");
     for (int t = 0; t < c->n_tasks; t++)
-        prom_sample(b, "mtlstream_events_consumed_total", (double)is->consumed[t], 2, "task", c->tasks[t].name,
-                    "topic", c->tasks[t].topic);
+        prom_sample(b, "mtlstream_events_consumed_total", (double)is->consumed[t], 2, "task",
+                    c->tasks[t].name, "topic", c->tasks[t].topic);
     prom_family(b, "mtlstream_events_decoded_total", "counter",
                 "input messages decoded into rows (not dead-lettered), per task and topic");
     for (int t = 0; t < c->n_tasks; t++)
-        prom_sample(b, "mtlstream_events_decoded_total", (double)is->rows[t], 2, "task", c->tasks[t].name, "topic",
-                    c->tasks[t].topic);
+        prom_sample(b, "mtlstream_events_decoded_total", (double)is->rows[t], 2, "task",
+                    c->tasks[t].name, "topic", c->tasks[t].topic);
 
     task_metrics tm[CFG_MAX_TASKS];
     for (int t = 0; t < c->n_tasks; t++)
@@ -162,76 +167,100 @@ static void render(const ops_service *s, mts_buf *b)
     prom_family(b, "mtlstream_events_learned_total", "counter",
                 "rows scored (progressive validation) and learned from, per task and topic");
     for (int t = 0; t < c->n_tasks; t++)
-        prom_sample(b, "mtlstream_events_learned_total", (double)tm[t].events, 2, "task", c->tasks[t].name, "topic",
-                    c->tasks[t].topic);
-    prom_family(b, "mtlstream_events_skipped_total", "counter", "rows the model could not use, per task");
+        prom_sample(b, "mtlstream_events_learned_total", (double)tm[t].events, 2, "task",
+                    c->tasks[t].name, "topic", c->tasks[t].topic);
+    prom_family(b, "mtlstream_events_skipped_total", "counter",
+                "rows the model could not use, per task");
     for (int t = 0; t < c->n_tasks; t++)
-        prom_sample(b, "mtlstream_events_skipped_total", (double)tm[t].skipped, 1, "task", c->tasks[t].name);
+        prom_sample(b, "mtlstream_events_skipped_total", (double)tm[t].skipped, 1, "task",
+                    c->tasks[t].name);
     prom_family(b, "mtlstream_auc", "gauge", "progressive-validation AUC since start, per task");
     for (int t = 0; t < c->n_tasks; t++)
         prom_sample(b, "mtlstream_auc", tm[t].auc, 1, "task", c->tasks[t].name);
-    prom_family(b, "mtlstream_auc_recent", "gauge", "progressive-validation AUC over the recent window, per task");
+    prom_family(b, "mtlstream_auc_recent", "gauge",
+                "progressive-validation AUC over the recent window, per task");
     for (int t = 0; t < c->n_tasks; t++)
         prom_sample(b, "mtlstream_auc_recent", tm[t].auc_recent, 1, "task", c->tasks[t].name);
-    prom_family(b, "mtlstream_logloss", "gauge", "progressive-validation mean log-loss since start, per task");
+    prom_family(b, "mtlstream_logloss", "gauge",
+                "progressive-validation mean log-loss since start, per task");
     for (int t = 0; t < c->n_tasks; t++)
         prom_sample(b, "mtlstream_logloss", tm[t].logloss, 1, "task", c->tasks[t].name);
-    prom_family(b, "mtlstream_logloss_recent", "gauge", "progressive-validation log-loss over the recent window");
+    prom_family(b, "mtlstream_logloss_recent", "gauge",
+                "progressive-validation log-loss over the recent window");
     for (int t = 0; t < c->n_tasks; t++)
-        prom_sample(b, "mtlstream_logloss_recent", tm[t].logloss_recent, 1, "task", c->tasks[t].name);
-    prom_family(b, "mtlstream_loss_weight", "gauge", "weight of the task's loss in the combined loss");
+        prom_sample(b, "mtlstream_logloss_recent", tm[t].logloss_recent, 1, "task",
+                    c->tasks[t].name);
+    prom_family(b, "mtlstream_loss_weight", "gauge",
+                "weight of the task's loss in the combined loss");
     for (int t = 0; t < c->n_tasks; t++)
         prom_sample(b, "mtlstream_loss_weight", tm[t].loss_weight, 1, "task", c->tasks[t].name);
-    prom_family(b, "mtlstream_training_steps_total", "counter", "joint training steps (one per batch)");
+    prom_family(b, "mtlstream_training_steps_total", "counter",
+                "joint training steps (one per batch)");
     prom_sample(b, "mtlstream_training_steps_total", (double)*s->steps, 0);
 
     prom_family(b, "mtlstream_dead_lettered_total", "counter",
-                "input messages rejected (decode or validation error) and sent to the dead-letter topic, per reason");
+                "input messages rejected (decode or validation error) and sent to the dead-letter "
+                "topic, per reason");
     for (int r = 1; r < DR__COUNT; r++)
         prom_sample(b, "mtlstream_dead_lettered_total", (double)is->rejected[r], 1, "reason",
                     decode_reason_name((decode_reason)r));
-    prom_family(b, "mtlstream_dead_letter_deliveries_total", "counter", "dead-letter produce results");
-    prom_sample(b, "mtlstream_dead_letter_deliveries_total", (double)ps->delivered[PRODUCE_DLQ], 1, "result",
-                "delivered");
-    prom_sample(b, "mtlstream_dead_letter_deliveries_total", (double)ps->failed[PRODUCE_DLQ], 1, "result", "failed");
-    prom_family(b, "mtlstream_consumer_errors_total", "counter", "consumer errors reported by librdkafka");
+    prom_family(b, "mtlstream_dead_letter_deliveries_total", "counter",
+                "dead-letter produce results");
+    prom_sample(b, "mtlstream_dead_letter_deliveries_total", (double)ps->delivered[PRODUCE_DLQ], 1,
+                "result", "delivered");
+    prom_sample(b, "mtlstream_dead_letter_deliveries_total", (double)ps->failed[PRODUCE_DLQ], 1,
+                "result", "failed");
+    prom_family(b, "mtlstream_consumer_errors_total", "counter",
+                "consumer errors reported by librdkafka");
     prom_sample(b, "mtlstream_consumer_errors_total", (double)is->kafka_errors, 0);
 
     prom_family(b, "mtlstream_consumer_lag", "gauge",
                 "messages behind the high watermark, per assigned partition (cached watermarks)");
     lag_samples(s, b);
-    prom_family(b, "mtlstream_assigned_partitions", "gauge", "partitions assigned to this consumer");
+    prom_family(b, "mtlstream_assigned_partitions", "gauge",
+                "partitions assigned to this consumer");
     prom_sample(b, "mtlstream_assigned_partitions", n_assigned, 0);
 
-    prom_family(b, "mtlstream_embeddings_published_total", "counter", "embeddings handed to the producer, per entity");
+    prom_family(b, "mtlstream_embeddings_published_total", "counter",
+                "embeddings handed to the producer, per entity");
     for (int k = 0; k < 2; k++)
-        prom_sample(b, "mtlstream_embeddings_published_total", (double)pub->produced[k], 1, "entity", entity_name(k));
+        prom_sample(b, "mtlstream_embeddings_published_total", (double)pub->produced[k], 1,
+                    "entity", entity_name(k));
     prom_family(b, "mtlstream_embedding_deliveries_total", "counter", "embedding produce results");
-    prom_sample(b, "mtlstream_embedding_deliveries_total", (double)ps->delivered[PRODUCE_EMBEDDING], 1, "result",
-                "delivered");
+    prom_sample(b, "mtlstream_embedding_deliveries_total", (double)ps->delivered[PRODUCE_EMBEDDING],
+                1, "result", "delivered");
     prom_sample(b, "mtlstream_embedding_deliveries_total",
-                (double)(ps->failed[PRODUCE_EMBEDDING] + pub->produce_errors), 1, "result", "failed");
+                (double)(ps->failed[PRODUCE_EMBEDDING] + pub->produce_errors), 1, "result",
+                "failed");
     prom_family(b, "mtlstream_embedding_table_rows", "gauge", "rows in the entity embedding table");
     for (int k = 0; k < 2; k++)
-        prom_sample(b, "mtlstream_embedding_table_rows", (double)model_entity_count(s->model, (entity_kind)k), 1,
-                    "entity", entity_name(k));
+        prom_sample(b, "mtlstream_embedding_table_rows",
+                    (double)model_entity_count(s->model, (entity_kind)k), 1, "entity",
+                    entity_name(k));
     prom_family(b, "mtlstream_embedding_table_refused_total", "counter",
                 "new ids turned away because the table was full (the table never evicts)");
     for (int k = 0; k < 2; k++)
         prom_sample(b, "mtlstream_embedding_table_refused_total",
-                    (double)model_entities_refused(s->model, (entity_kind)k), 1, "entity", entity_name(k));
+                    (double)model_entities_refused(s->model, (entity_kind)k), 1, "entity",
+                    entity_name(k));
 
-    prom_family(b, "mtlstream_publish_interval_seconds", "gauge", "output.publish_interval_ms in effect");
+    prom_family(b, "mtlstream_publish_interval_seconds", "gauge",
+                "output.publish_interval_ms in effect");
     prom_sample(b, "mtlstream_publish_interval_seconds", c->publish_interval_ms / 1000.0, 0);
     prom_family(b, "mtlstream_reloads_total", "counter", "SIGHUP reloads, by result");
-    prom_sample(b, "mtlstream_reloads_total", (double)(reloads - reloads_refused), 1, "result", "clean");
-    prom_sample(b, "mtlstream_reloads_total", (double)reloads_refused, 1, "result", "with_refusals");
+    prom_sample(b, "mtlstream_reloads_total", (double)(reloads - reloads_refused), 1, "result",
+                "clean");
+    prom_sample(b, "mtlstream_reloads_total", (double)reloads_refused, 1, "result",
+                "with_refusals");
     prom_family(b, "mtlstream_checkpoints_total", "counter", "checkpoints written");
     prom_sample(b, "mtlstream_checkpoints_total", (double)checkpoints, 0);
     if (checkpoint_wall_ms) {
-        prom_family(b, "mtlstream_checkpoint_age_seconds", "gauge", "seconds since the last checkpoint finished");
-        prom_sample(b, "mtlstream_checkpoint_age_seconds", (now_ms() - checkpoint_wall_ms) / 1000.0, 0);
-        prom_family(b, "mtlstream_checkpoint_duration_seconds", "gauge", "how long the last checkpoint took");
+        prom_family(b, "mtlstream_checkpoint_age_seconds", "gauge",
+                    "seconds since the last checkpoint finished");
+        prom_sample(b, "mtlstream_checkpoint_age_seconds", (now_ms() - checkpoint_wall_ms) / 1000.0,
+                    0);
+        prom_family(b, "mtlstream_checkpoint_duration_seconds", "gauge",
+                    "how long the last checkpoint took");
         prom_sample(b, "mtlstream_checkpoint_duration_seconds", checkpoint_duration_s, 0);
     }
 }
@@ -247,13 +276,15 @@ static void publish_snapshot(const ops_service *s)
         if (checkpoint_wall_ms)
             snprintf(ckpt, sizeof(ckpt), "%.3f", (now_ms() - checkpoint_wall_ms) / 1000.0);
         if (is->last_message_ms)
-            snprintf(last_msg, sizeof(last_msg), "%.3f", (mono_ms() - is->last_message_ms) / 1000.0);
+            snprintf(last_msg, sizeof(last_msg), "%.3f",
+                     (mono_ms() - is->last_message_ms) / 1000.0);
         char health[512];
-        snprintf(health, sizeof(health),
-                 "{\"ready\":%s,\"consuming\":%s,\"assigned_partitions\":%d,\"consumer_lag\":%" PRId64
-                 ",\"last_message_age_s\":%s,\"last_checkpoint_age_s\":%s}",
-                 is_ready ? "true" : "false", n_assigned > 0 ? "true" : "false", n_assigned, total_lag, last_msg,
-                 ckpt);
+        snprintf(
+            health, sizeof(health),
+            "{\"ready\":%s,\"consuming\":%s,\"assigned_partitions\":%d,\"consumer_lag\":%" PRId64
+            ",\"last_message_age_s\":%s,\"last_checkpoint_age_s\":%s}",
+            is_ready ? "true" : "false", n_assigned > 0 ? "true" : "false", n_assigned, total_lag,
+            last_msg, ckpt);
         metrics_http_publish(http, (const char *)b.data, b.len, health, is_ready);
     }
     buf_free(&b);
@@ -268,7 +299,8 @@ static void send_status(const ops_service *s, int64_t now)
     char lag[32] = "unknown";
     if (total_lag >= 0)
         snprintf(lag, sizeof(lag), "%" PRId64, total_lag);
-    notify_status("learning: %.0f events/s, %" PRIu64 " learned, %" PRIu64 " rejected, lag %s on %d partition(s)",
+    notify_status("learning: %.0f events/s, %" PRIu64 " learned, %" PRIu64
+                  " rejected, lag %s on %d partition(s)",
                   rate, *s->learned, intake_get_stats(s->in)->rejected_total, lag, n_assigned);
 }
 
@@ -282,7 +314,8 @@ void ops_ready(const ops_service *s)
     next_status_ms = now + s->cfg->status_interval_s * 1000LL;
     publish_snapshot(s);
     char status[256];
-    snprintf(status, sizeof(status), "subscribed to %d topic(s) in group %s", s->cfg->n_tasks, s->cfg->group_id);
+    snprintf(status, sizeof(status), "subscribed to %d topic(s) in group %s", s->cfg->n_tasks,
+             s->cfg->group_id);
     notify_ready(status);
 }
 
@@ -331,9 +364,11 @@ void ops_reload(const ops_service *s)
         if (model_set_loss_weight(s->model, t, w)) {
             task_metrics tm;
             model_task_metrics(s->model, t, &tm);
-            log_warn("reload: refused: tasks[%s].loss_weight: this model cannot change it while running (kept %g)",
+            log_warn("reload: refused: tasks[%s].loss_weight: this model cannot change it while "
+                     "running (kept %g)",
                      s->cfg->tasks[t].name, tm.loss_weight);
-            s->cfg->tasks[t].loss_weight = tm.loss_weight; /* the live value stays the running one */
+            s->cfg->tasks[t].loss_weight =
+                tm.loss_weight; /* the live value stays the running one */
             r.applied--;
             r.refused++;
         }
@@ -345,7 +380,8 @@ void ops_reload(const ops_service *s)
     next_status_ms = mono_ms() + s->cfg->status_interval_s * 1000LL;
     next_snapshot_ms = 0;
     char status[128];
-    snprintf(status, sizeof(status), "reloaded: %d change(s) applied, %d refused", r.applied, r.refused);
+    snprintf(status, sizeof(status), "reloaded: %d change(s) applied, %d refused", r.applied,
+             r.refused);
     notify_ready(status);
 }
 

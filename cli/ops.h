@@ -24,7 +24,7 @@
 
 /* The running service as the hooks see it (all borrowed). */
 typedef struct {
-    mts_config *cfg;        /* the live configuration; ops_reload changes reloadable fields */
+    mts_config *cfg; /* the live configuration; ops_reload changes reloadable fields */
     intake *in;
     mts_model *model;
     publisher *pub;

@@ -44,26 +44,29 @@ static void on_stop(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: mtlstream replay -c FILE [--from-beginning | --from-time T] [--to-time T]\n"
-            "                        [--checkpoint-in F] [--checkpoint-out F]\n"
-            "\n"
-            "Backfill: learn from the input topics' history up to the end offsets seen at start (or\n"
-            "--to-time), without joining or committing to the live consumer group; write a checkpoint\n"
-            "that `mtlstream run --from-checkpoint F` continues from; publish every embedding; exit 0.\n"
-            "\n"
-            "  -c, --config FILE      configuration\n"
-            "      --from-beginning   start at each partition's earliest offset (default without\n"
-            "                         --checkpoint-in)\n"
-            "      --from-time T      start at the first event at or after T\n"
-            "      --to-time T        stop before the first event at or after T\n"
-            "      --checkpoint-in F  start from checkpoint F (model, and offsets unless --from-*)\n"
-            "      --checkpoint-out F write the result here (default: <service.state_dir>/checkpoint.replay)\n"
-            "      --log-level LEVEL  override service.log_level\n"
-            "  -h, --help             this text\n"
-            "\n"
-            "T is ISO 8601 (2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00, fractions allowed) or\n"
-            "milliseconds since the epoch.\n");
+    fprintf(
+        f,
+        "usage: mtlstream replay -c FILE [--from-beginning | --from-time T] [--to-time T]\n"
+        "                        [--checkpoint-in F] [--checkpoint-out F]\n"
+        "\n"
+        "Backfill: learn from the input topics' history up to the end offsets seen at start (or\n"
+        "--to-time), without joining or committing to the live consumer group; write a checkpoint\n"
+        "that `mtlstream run --from-checkpoint F` continues from; publish every embedding; exit "
+        "0.\n"
+        "\n"
+        "  -c, --config FILE      configuration\n"
+        "      --from-beginning   start at each partition's earliest offset (default without\n"
+        "                         --checkpoint-in)\n"
+        "      --from-time T      start at the first event at or after T\n"
+        "      --to-time T        stop before the first event at or after T\n"
+        "      --checkpoint-in F  start from checkpoint F (model, and offsets unless --from-*)\n"
+        "      --checkpoint-out F write the result here (default: "
+        "<service.state_dir>/checkpoint.replay)\n"
+        "      --log-level LEVEL  override service.log_level\n"
+        "  -h, --help             this text\n"
+        "\n"
+        "T is ISO 8601 (2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00, fractions allowed) or\n"
+        "milliseconds since the epoch.\n");
 }
 
 /* ISO 8601 or epoch milliseconds -> ms; -1 if unreadable. */
@@ -113,7 +116,8 @@ typedef struct {
 } range;
 
 /* First offset at or after ts in every partition of l (in place); -1 where none. */
-static int offsets_at(rd_kafka_t *rk, range *r, int n, int64_t ts, int64_t *out, char *err, size_t errlen)
+static int offsets_at(rd_kafka_t *rk, range *r, int n, int64_t ts, int64_t *out, char *err,
+                      size_t errlen)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
     for (int i = 0; i < n; i++)
@@ -143,26 +147,48 @@ int replay_main(int argc, char **argv)
                                          {"log-level", required_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *cfg_path = NULL, *ckpt_in = NULL, *ckpt_out = NULL, *level = NULL, *from_s = NULL, *to_s = NULL;
+    const char *cfg_path = NULL, *ckpt_in = NULL, *ckpt_out = NULL, *level = NULL, *from_s = NULL,
+               *to_s = NULL;
     int from_beginning = 0;
     int o;
     while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': cfg_path = optarg; break;
-        case 'b': from_beginning = 1; break;
-        case 'f': from_s = optarg; break;
-        case 't': to_s = optarg; break;
-        case 'i': ckpt_in = optarg; break;
-        case 'o': ckpt_out = optarg; break;
-        case 'l': level = optarg; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'c':
+            cfg_path = optarg;
+            break;
+        case 'b':
+            from_beginning = 1;
+            break;
+        case 'f':
+            from_s = optarg;
+            break;
+        case 't':
+            to_s = optarg;
+            break;
+        case 'i':
+            ckpt_in = optarg;
+            break;
+        case 'o':
+            ckpt_out = optarg;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     int64_t from_ms = -1, to_ms = -1;
-    if ((from_s && (from_ms = parse_time(from_s)) < 0) || (to_s && (to_ms = parse_time(to_s)) < 0)) {
-        fprintf(stderr, "mtlstream replay: cannot read the time \"%s\" (ISO 8601 with a zone, or epoch ms)\n",
-                from_s && from_ms < 0 ? from_s : to_s);
+    if ((from_s && (from_ms = parse_time(from_s)) < 0) ||
+        (to_s && (to_ms = parse_time(to_s)) < 0)) {
+        fprintf(
+            stderr,
+            "mtlstream replay: cannot read the time \"%s\" (ISO 8601 with a zone, or epoch ms)\n",
+            from_s && from_ms < 0 ? from_s : to_s);
         return EXIT_USAGE;
     }
     if (from_beginning && from_s) {
@@ -230,7 +256,8 @@ int replay_main(int argc, char **argv)
         }
     }
     char version[64];
-    snprintf(version, sizeof(version), "mtlstream-%s-seed%d-replay-%" PRId64, MTS_VERSION, cfg.seed, now_ms());
+    snprintf(version, sizeof(version), "mtlstream-%s-seed%d-replay-%" PRId64, MTS_VERSION, cfg.seed,
+             now_ms());
     pub = publisher_new(&cfg, producer, version, err, sizeof(err));
     if (!pub) {
         fprintf(stderr, "mtlstream: configuration error: %s\n", err);
@@ -259,9 +286,11 @@ int replay_main(int argc, char **argv)
             snprintf(r->topic, sizeof(r->topic), "%s", cfg.tasks[t].topic);
             r->partition = p;
             int64_t lo, hi;
-            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, r->topic, p, &lo, &hi, 15000);
+            rd_kafka_resp_err_t e =
+                rd_kafka_query_watermark_offsets(rk, r->topic, p, &lo, &hi, 15000);
             if (e) {
-                fprintf(stderr, "mtlstream replay: %s [%d]: watermarks: %s\n", r->topic, p, rd_kafka_err2str(e));
+                fprintf(stderr, "mtlstream replay: %s [%d]: watermarks: %s\n", r->topic, p,
+                        rd_kafka_err2str(e));
                 rc = EXIT_UNAVAILABLE;
                 goto out;
             }
@@ -276,7 +305,8 @@ int replay_main(int argc, char **argv)
     if (from_s || to_s) {
         if (from_s && offsets_at(rk, rg, n, from_ms, at, err, sizeof(err)) == 0)
             for (int i = 0; i < n; i++)
-                rg[i].start = at[i] >= 0 ? at[i] : rg[i].end; /* none at or after: nothing to read */
+                rg[i].start =
+                    at[i] >= 0 ? at[i] : rg[i].end; /* none at or after: nothing to read */
         if (!err[0] && to_s && offsets_at(rk, rg, n, to_ms, at, err, sizeof(err)) == 0)
             for (int i = 0; i < n; i++)
                 if (at[i] >= 0 && at[i] < rg[i].end)
@@ -296,7 +326,8 @@ int replay_main(int argc, char **argv)
         rd_kafka_topic_partition_list_add(assign, r->topic, r->partition)->offset = r->start;
         intake_set_stop(in, r->topic, r->partition, r->end);
         to_read += (uint64_t)(r->end - r->start);
-        log_info("replay %s [%d]: offsets %" PRId64 " to %" PRId64, r->topic, r->partition, r->start, r->end);
+        log_info("replay %s [%d]: offsets %" PRId64 " to %" PRId64, r->topic, r->partition,
+                 r->start, r->end);
     }
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
@@ -305,7 +336,8 @@ int replay_main(int argc, char **argv)
     uint64_t learned = 0, dead = 0, steps = 0;
     if (assign->cnt == 0) {
         printf("replay: nothing to read: %s\n",
-               from_s ? "no event at or after the --from-time in any partition (up to the end offsets seen at start)"
+               from_s ? "no event at or after the --from-time in any partition (up to the end "
+                        "offsets seen at start)"
                       : "the partitions hold no events before their end offsets");
     } else {
         rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign);
@@ -355,13 +387,16 @@ int replay_main(int argc, char **argv)
             if (got > 0)
                 last_progress = mono_sec();
             else if (mono_sec() - last_progress > 120) {
-                fprintf(stderr, "mtlstream replay: no message for 120 s before reaching the end offsets\n");
+                fprintf(stderr,
+                        "mtlstream replay: no message for 120 s before reaching the end offsets\n");
                 rc = EXIT_RUNTIME;
                 break;
             }
             if (mono_ms() >= next_status) {
-                log_notice("replay: %" PRIu64 " of %" PRIu64 " events read", learned + dead, to_read);
-                notify_status("replay: %" PRIu64 " of %" PRIu64 " events read", learned + dead, to_read);
+                log_notice("replay: %" PRIu64 " of %" PRIu64 " events read", learned + dead,
+                           to_read);
+                notify_status("replay: %" PRIu64 " of %" PRIu64 " events read", learned + dead,
+                              to_read);
                 next_status = mono_ms() + cfg.status_interval_s * 1000LL;
             }
         }
@@ -380,7 +415,8 @@ int replay_main(int argc, char **argv)
     }
     meta.created_ms = now_ms();
     meta.sequence++;
-    if (checkpoint_write_file(tmp_path, model, &meta, err, sizeof(err)) || rename(tmp_path, out_path)) {
+    if (checkpoint_write_file(tmp_path, model, &meta, err, sizeof(err)) ||
+        rename(tmp_path, out_path)) {
         if (!err[0] || !strstr(err, tmp_path))
             snprintf(err, sizeof(err), "renaming %.900s: %s", tmp_path, strerror(errno));
         fprintf(stderr, "mtlstream replay: checkpoint not written: %s\n", err);
@@ -391,10 +427,11 @@ int replay_main(int argc, char **argv)
      * stops taking messages. */
     int published = publisher_publish_snapshot(pub, model, mono_ms() + SNAPSHOT_BOUND_MS);
     int left = producer_flush(producer, cfg.flush_timeout_ms);
-    printf("replay: read %" PRIu64 " events (learned %" PRIu64 ", dead-lettered %" PRIu64 ") in %" PRIu64
-           " steps from %d partition(s), up to the end offsets seen at start%s\n",
+    printf("replay: read %" PRIu64 " events (learned %" PRIu64 ", dead-lettered %" PRIu64
+           ") in %" PRIu64 " steps from %d partition(s), up to the end offsets seen at start%s\n",
            learned + dead, learned, dead, steps, n, to_s ? " or --to-time" : "");
-    printf("replay: checkpoint %s written (number %" PRIu64 "); published a snapshot of %d embeddings "
+    printf("replay: checkpoint %s written (number %" PRIu64
+           "); published a snapshot of %d embeddings "
            "(%zu members, %zu companies), %d still queued; %.1f s\n",
            out_path, meta.sequence, published, model_entity_count(model, ENTITY_MEMBER),
            model_entity_count(model, ENTITY_COMPANY), left, mono_sec() - t0);

@@ -43,7 +43,8 @@ int resume_state_dir(const mts_config *c)
         return EXIT_CONFIG;
     }
     if (mkdir(c->state_dir, 0700) < 0) {
-        fprintf(stderr, "mtlstream: service.state_dir %s: cannot create it: %s\n", c->state_dir, strerror(errno));
+        fprintf(stderr, "mtlstream: service.state_dir %s: cannot create it: %s\n", c->state_dir,
+                strerror(errno));
         return EXIT_CONFIG;
     }
     return 0;
@@ -68,8 +69,8 @@ int resume_load(const mts_config *c, const char *file, const mts_layout *layout,
         st = checkpoint_load_file(file, &mc, layout, &expect, model, meta, err, sizeof(err));
         snprintf(used, sizeof(used), "%s", file);
     } else {
-        st = checkpoint_load_latest(c->state_dir, &mc, layout, &expect, model, meta, used, sizeof(used), err,
-                                    sizeof(err));
+        st = checkpoint_load_latest(c->state_dir, &mc, layout, &expect, model, meta, used,
+                                    sizeof(used), err, sizeof(err));
     }
     int rc = 0;
     if (st == CKPT_OK) {
@@ -80,8 +81,8 @@ int resume_load(const mts_config *c, const char *file, const mts_layout *layout,
             learned += meta->parts[i].learned;
             dead += meta->parts[i].dead_lettered;
         }
-        log_notice("resuming from checkpoint %s (number %" PRIu64 ", %d partitions, %" PRIu64 " events learned, %" PRIu64
-                   " dead-lettered)",
+        log_notice("resuming from checkpoint %s (number %" PRIu64 ", %d partitions, %" PRIu64
+                   " events learned, %" PRIu64 " dead-lettered)",
                    used, meta->sequence, meta->n_parts, learned, dead);
     } else if (st == CKPT_NONE && !file) {
         log_notice("no checkpoint in %s: starting a new model", c->state_dir);
@@ -94,10 +95,11 @@ int resume_load(const mts_config *c, const char *file, const mts_layout *layout,
     } else {
         fprintf(stderr, "mtlstream: checkpoint refused: %s\n", err);
         fprintf(stderr, "mtlstream: not starting (nothing was loaded). %s\n",
-                st == CKPT_MISMATCH ? "Restore the configuration the checkpoint was written with, or move the "
-                                      "checkpoint files away to start a new model."
-                                    : "Move the damaged checkpoint files away to start a new model from the "
-                                      "group's committed offsets.");
+                st == CKPT_MISMATCH
+                    ? "Restore the configuration the checkpoint was written with, or move the "
+                      "checkpoint files away to start a new model."
+                    : "Move the damaged checkpoint files away to start a new model from the "
+                      "group's committed offsets.");
         rc = st == CKPT_NONE ? EXIT_NOINPUT : EXIT_CONFIG;
     }
     if (rc == 0) {
@@ -114,7 +116,8 @@ uint64_t resume_fold(ckpt_meta *meta, const mts_config *c, const intake_progress
     for (int i = 0; i < n; i++) {
         ckpt_partition *cp = ckpt_meta_part(meta, p[i].topic, p[i].partition, 1);
         if (!cp)
-            continue; /* a topic name longer than a checkpoint holds: refused by config checks in practice */
+            continue; /* a topic name longer than a checkpoint holds: refused by config checks in
+                         practice */
         cp->next_offset = p[i].next_offset;
         cp->learned += p[i].rows;
         cp->dead_lettered += p[i].dead;
@@ -136,7 +139,8 @@ int resume_commit(rd_kafka_t *consumer, const ckpt_meta *meta, int async, char *
         snprintf(err, errlen, "reading the assignment: %s", rd_kafka_err2str(e));
         return -1;
     }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(assigned->cnt > 0 ? assigned->cnt : 1);
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(assigned->cnt > 0 ? assigned->cnt : 1);
     for (int i = 0; i < assigned->cnt; i++) {
         const rd_kafka_topic_partition_t *a = &assigned->elems[i];
         const ckpt_partition *cp = ckpt_meta_part((ckpt_meta *)meta, a->topic, a->partition, 0);

@@ -55,11 +55,11 @@ typedef struct {
     uint64_t steps;
     uint64_t learned;
     /* checkpoints (issue 5) */
-    ckpt_meta meta;          /* input position of everything learned so far */
-    uint64_t since_ckpt;     /* events folded into meta since the last checkpoint */
-    int64_t last_ckpt_ms;    /* monotonic time of the last checkpoint attempt */
+    ckpt_meta meta;       /* input position of everything learned so far */
+    uint64_t since_ckpt;  /* events folded into meta since the last checkpoint */
+    int64_t last_ckpt_ms; /* monotonic time of the last checkpoint attempt */
     uint64_t ckpt_written, ckpt_failed;
-    int stopping;            /* shutdown under way: revocations do nothing more */
+    int stopping; /* shutdown under way: revocations do nothing more */
 } service;
 
 /* Learn from the pending batch and fold its progress into the checkpoint state. */
@@ -75,7 +75,8 @@ static void learn_batch(service *s)
     }
     int np;
     const intake_progress *p = intake_batch_progress(s->in, &np);
-    for (int i = 0; i < np; i++) /* messages, each once (a topic read by two tasks gives two rows) */
+    for (int i = 0; i < np;
+         i++) /* messages, each once (a topic read by two tasks gives two rows) */
         s->learned += p[i].rows;
     s->since_ckpt += resume_fold(&s->meta, s->cfg, p, np);
     intake_batch_done(s->in);
@@ -93,17 +94,21 @@ static int checkpoint(service *s, const char *why, int commit)
     if (checkpoint_save(s->cfg->state_dir, s->model, &s->meta, err, sizeof(err))) {
         s->meta.sequence--;
         s->ckpt_failed++;
-        log_err("checkpoint (%s) failed: %s; the previous checkpoint is kept and no offsets are committed", why, err);
+        log_err("checkpoint (%s) failed: %s; the previous checkpoint is kept and no offsets are "
+                "committed",
+                why, err);
         return -1;
     }
     s->ckpt_written++;
     s->since_ckpt = 0;
-    log_info("checkpoint %" PRIu64 " (%s) written in %" PRId64 " ms", s->meta.sequence, why, mono_ms() - t0);
+    log_info("checkpoint %" PRIu64 " (%s) written in %" PRId64 " ms", s->meta.sequence, why,
+             mono_ms() - t0);
     ops_checkpoint_done(now_ms(), (mono_ms() - t0) / 1000.0);
     if (commit) {
         int n = resume_commit(intake_consumer(s->in), &s->meta, commit == 1, err, sizeof(err));
         if (n < 0)
-            log_warn_limited("checkpoint %" PRIu64 ": %s (the next checkpoint commits again)", s->meta.sequence, err);
+            log_warn_limited("checkpoint %" PRIu64 ": %s (the next checkpoint commits again)",
+                             s->meta.sequence, err);
     }
     return 0;
 }
@@ -126,27 +131,33 @@ static void on_assign(void *opaque, rd_kafka_t *rk, rd_kafka_topic_partition_lis
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
     rd_kafka_resp_err_t e = rd_kafka_committed(rk, committed, 10000);
     if (e)
-        log_warn("reading the group's committed offsets: %s (using the checkpoint's)", rd_kafka_err2str(e));
+        log_warn("reading the group's committed offsets: %s (using the checkpoint's)",
+                 rd_kafka_err2str(e));
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &parts->elems[i];
         int64_t c = e ? RD_KAFKA_OFFSET_INVALID : committed->elems[i].offset;
         ckpt_partition *cp = ckpt_meta_part(&s->meta, p->topic, p->partition, 0);
         if (cp && cp->next_offset >= 0 && !(c >= 0 && c > cp->next_offset)) {
             p->offset = cp->next_offset;
-            log_info("%s [%" PRId32 "]: starting at the checkpoint's offset %" PRId64 " (committed %" PRId64 ")",
+            log_info("%s [%" PRId32 "]: starting at the checkpoint's offset %" PRId64
+                     " (committed %" PRId64 ")",
                      p->topic, p->partition, cp->next_offset, c);
         } else if (cp && cp->next_offset >= 0) {
-            log_notice("%s [%" PRId32 "]: the group's committed offset %" PRId64 " is ahead of the checkpoint's %" PRId64
+            log_notice("%s [%" PRId32 "]: the group's committed offset %" PRId64
+                       " is ahead of the checkpoint's %" PRId64
                        ": another instance consumed it since; starting at %" PRId64,
                        p->topic, p->partition, c, cp->next_offset, c);
             p->offset = c;
             cp->next_offset = c;
         } else {
             if (c >= 0)
-                log_info("%s [%" PRId32 "]: not in the checkpoint; starting at the group's committed offset %" PRId64,
-                         p->topic, p->partition, c);
+                log_info(
+                    "%s [%" PRId32
+                    "]: not in the checkpoint; starting at the group's committed offset %" PRId64,
+                    p->topic, p->partition, c);
             else
-                log_info("%s [%" PRId32 "]: not in the checkpoint and nothing committed: starting at the earliest",
+                log_info("%s [%" PRId32
+                         "]: not in the checkpoint and nothing committed: starting at the earliest",
                          p->topic, p->partition);
         }
     }
@@ -158,14 +169,16 @@ static void print_status(const service *s, FILE *f, int final)
     const intake_stats *is = intake_get_stats(s->in);
     const publish_stats *ps = publisher_get_stats(s->pub);
     char line[2048];
-    int n = snprintf(line, sizeof(line), "%s: learned %" PRIu64 " events in %" PRIu64 " steps; rejected %" PRIu64
+    int n = snprintf(line, sizeof(line),
+                     "%s: learned %" PRIu64 " events in %" PRIu64 " steps; rejected %" PRIu64
                      "; published %" PRIu64 " member and %" PRIu64 " company embeddings",
-                     final ? "final" : "status", s->learned, s->steps, is->rejected_total, ps->produced[0],
-                     ps->produced[1]);
+                     final ? "final" : "status", s->learned, s->steps, is->rejected_total,
+                     ps->produced[0], ps->produced[1]);
     for (int t = 0; t < s->cfg->n_tasks && n < (int)sizeof(line) - 128; t++) {
         task_metrics tm;
         model_task_metrics(s->model, t, &tm);
-        n += snprintf(line + n, sizeof(line) - n, "; %s: %" PRIu64 " events, AUC %.4f (recent %.4f), log-loss %.4f",
+        n += snprintf(line + n, sizeof(line) - n,
+                      "; %s: %" PRIu64 " events, AUC %.4f (recent %.4f), log-loss %.4f",
                       s->cfg->tasks[t].name, tm.events, tm.auc, tm.auc_recent, tm.logloss);
     }
     if (f)
@@ -176,37 +189,43 @@ static void print_status(const service *s, FILE *f, int final)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mtlstream run -c FILE [--idle-exit SECONDS] [--log-level LEVEL] [--from-checkpoint F]\n"
-               "\n"
-               "Consume the configured input topics in the consumer group, learn the multitask model online\n"
-               "and publish changed member and company embeddings.\n"
-               "\n"
-               "  -c, --config FILE      configuration (see conf/mtlstream.conf for every setting)\n"
-               "      --idle-exit SEC    stop cleanly after SEC seconds without input once input was seen\n"
-               "                         (demo and tests; the service runs until SIGTERM otherwise)\n"
-               "      --log-level LEVEL  override service.log_level (err, warning, notice, info, debug)\n"
-               "      --from-checkpoint F  start from checkpoint file F (e.g. written by `mtlstream replay`)\n"
-               "                         instead of the latest in service.state_dir\n"
-               "  -h, --help             this text\n"
-               "\n"
-               "Checkpoints go to service.state_dir; offsets are committed only after a checkpoint\n"
-               "holding them is on disk. A checkpoint written for another model configuration or\n"
-               "schema is refused (exit 78).\n"
-               "\n"
-               "Signals: SIGTERM/SIGINT stop cleanly (final batch learned, final checkpoint, embeddings\n"
-               "published and flushed, offsets committed if all was delivered). SIGHUP re-reads the\n"
-               "configuration: log level, status interval, batch latency, publish interval and rate\n"
-               "bound, flush bound and task loss weights change at once; any other change is refused\n"
-               "with a log line (restart for it).\n"
-               "\n"
-               "Under systemd (Type=notify): READY=1 after configuration, schemas, model and\n"
-               "subscription; STATUS= with throughput and lag; WATCHDOG=1 at least every WatchdogSec/2;\n"
-               "STOPPING=1 at shutdown. service.metrics_listen serves /metrics (Prometheus) and\n"
-               "/healthz (JSON; 200 when ready, 503 otherwise).\n"
-               "\n"
-               "Exit codes: 0 clean stop, 1 runtime failure (or embeddings still queued after the\n"
-               "final flush, or no final checkpoint), 64 bad command line, 66 configuration file\n"
-               "missing, 69 broker unavailable at start-up, 70 internal error, 78 configuration error.\n");
+    fprintf(
+        f,
+        "usage: mtlstream run -c FILE [--idle-exit SECONDS] [--log-level LEVEL] [--from-checkpoint "
+        "F]\n"
+        "\n"
+        "Consume the configured input topics in the consumer group, learn the multitask model "
+        "online\n"
+        "and publish changed member and company embeddings.\n"
+        "\n"
+        "  -c, --config FILE      configuration (see conf/mtlstream.conf for every setting)\n"
+        "      --idle-exit SEC    stop cleanly after SEC seconds without input once input was "
+        "seen\n"
+        "                         (demo and tests; the service runs until SIGTERM otherwise)\n"
+        "      --log-level LEVEL  override service.log_level (err, warning, notice, info, debug)\n"
+        "      --from-checkpoint F  start from checkpoint file F (e.g. written by `mtlstream "
+        "replay`)\n"
+        "                         instead of the latest in service.state_dir\n"
+        "  -h, --help             this text\n"
+        "\n"
+        "Checkpoints go to service.state_dir; offsets are committed only after a checkpoint\n"
+        "holding them is on disk. A checkpoint written for another model configuration or\n"
+        "schema is refused (exit 78).\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT stop cleanly (final batch learned, final checkpoint, embeddings\n"
+        "published and flushed, offsets committed if all was delivered). SIGHUP re-reads the\n"
+        "configuration: log level, status interval, batch latency, publish interval and rate\n"
+        "bound, flush bound and task loss weights change at once; any other change is refused\n"
+        "with a log line (restart for it).\n"
+        "\n"
+        "Under systemd (Type=notify): READY=1 after configuration, schemas, model and\n"
+        "subscription; STATUS= with throughput and lag; WATCHDOG=1 at least every WatchdogSec/2;\n"
+        "STOPPING=1 at shutdown. service.metrics_listen serves /metrics (Prometheus) and\n"
+        "/healthz (JSON; 200 when ready, 503 otherwise).\n"
+        "\n"
+        "Exit codes: 0 clean stop, 1 runtime failure (or embeddings still queued after the\n"
+        "final flush, or no final checkpoint), 64 bad command line, 66 configuration file\n"
+        "missing, 69 broker unavailable at start-up, 70 internal error, 78 configuration error.\n");
 }
 
 int run_main(int argc, char **argv)
@@ -286,10 +305,12 @@ int run_main(int argc, char **argv)
         rc = EXIT_CONFIG;
         goto out;
     }
-    if ((rc = resume_state_dir(&cfg)) || (rc = resume_load(&cfg, from_ckpt, intake_layout(s.in), &s.model, &s.meta)))
+    if ((rc = resume_state_dir(&cfg)) ||
+        (rc = resume_load(&cfg, from_ckpt, intake_layout(s.in), &s.model, &s.meta)))
         goto out;
     char version[64];
-    snprintf(version, sizeof(version), "mtlstream-%s-seed%d-%" PRId64, MTS_VERSION, cfg.seed, now_ms());
+    snprintf(version, sizeof(version), "mtlstream-%s-seed%d-%" PRId64, MTS_VERSION, cfg.seed,
+             now_ms());
     s.pub = publisher_new(&cfg, s.producer, version, err, sizeof(err));
     if (!s.pub) {
         fprintf(stderr, "mtlstream: configuration error: %s\n", err);
@@ -311,10 +332,11 @@ int run_main(int argc, char **argv)
                        .steps = &s.steps,
                        .learned = &s.learned};
     ops_ready(&ops);
-    log_notice("running: %d task(s), group %s, batches of %d", cfg.n_tasks, cfg.group_id, cfg.batch_size);
+    log_notice("running: %d task(s), group %s, batches of %d", cfg.n_tasks, cfg.group_id,
+               cfg.batch_size);
     if (cfg.has_multitask)
-        log_notice("model: the declared multitask network of %s (mtlstream model describe -c %s)", cfg.path,
-                   cfg.path);
+        log_notice("model: the declared multitask network of %s (mtlstream model describe -c %s)",
+                   cfg.path, cfg.path);
 
     int64_t next_publish = mono_ms() + cfg.publish_interval_ms;
     int64_t next_status = mono_ms() + cfg.status_interval_s * 1000LL;
@@ -337,8 +359,9 @@ int run_main(int argc, char **argv)
             break;
         }
         rd_kafka_poll(s.producer, 0);
-        if (s.since_ckpt > 0 && (now - s.last_ckpt_ms >= cfg.checkpoint_interval_s * 1000LL ||
-                                 (cfg.checkpoint_events > 0 && s.since_ckpt >= (uint64_t)cfg.checkpoint_events)))
+        if (s.since_ckpt > 0 &&
+            (now - s.last_ckpt_ms >= cfg.checkpoint_interval_s * 1000LL ||
+             (cfg.checkpoint_events > 0 && s.since_ckpt >= (uint64_t)cfg.checkpoint_events)))
             checkpoint(&s, "periodic", 1);
         if (now >= next_status) {
             print_status(&s, NULL, 0);
@@ -380,29 +403,32 @@ int run_main(int argc, char **argv)
         if (n < 0)
             log_err("final commit failed: %s (the next start resumes from the checkpoint)", err);
         else
-            log_notice("final checkpoint %" PRIu64 " written, offsets of %d partition(s) committed", s.meta.sequence, n);
+            log_notice("final checkpoint %" PRIu64 " written, offsets of %d partition(s) committed",
+                       s.meta.sequence, n);
     } else {
         log_err("final commit skipped: %s; the next start resumes from the checkpoint's offsets",
-                ckpt_ok ? "not every output was delivered" : "the final checkpoint could not be written");
+                ckpt_ok ? "not every output was delivered"
+                        : "the final checkpoint could not be written");
     }
     intake_close(s.in);
     print_status(&s, stdout, 1);
     const producer_stats *ps = producer_get_stats();
-    printf("delivered %" PRIu64 " embeddings (%" PRIu64 " failed), %" PRIu64 " dead-lettered messages (%" PRIu64
-           " failed), %d still queued\n",
-           ps->delivered[PRODUCE_EMBEDDING], ps->failed[PRODUCE_EMBEDDING], ps->delivered[PRODUCE_DLQ],
-           ps->failed[PRODUCE_DLQ], left);
+    printf("delivered %" PRIu64 " embeddings (%" PRIu64 " failed), %" PRIu64
+           " dead-lettered messages (%" PRIu64 " failed), %d still queued\n",
+           ps->delivered[PRODUCE_EMBEDDING], ps->failed[PRODUCE_EMBEDDING],
+           ps->delivered[PRODUCE_DLQ], ps->failed[PRODUCE_DLQ], left);
     const intake_stats *is = intake_get_stats(s.in);
     for (int r = 1; r < DR__COUNT; r++)
         if (is->rejected[r])
             printf("rejected %s: %" PRIu64 "\n", decode_reason_name(r), is->rejected[r]);
     if (is->first_message_ms) {
         double secs = (is->last_message_ms - is->first_message_ms) / 1000.0;
-        printf("throughput: %" PRIu64 " events learned in %.2f s from first to last message (%.0f events/s)\n",
+        printf("throughput: %" PRIu64
+               " events learned in %.2f s from first to last message (%.0f events/s)\n",
                s.learned, secs, secs > 0 ? s.learned / secs : 0.0);
     }
-    printf("checkpoints: %" PRIu64 " written, %" PRIu64 " failed; last number %" PRIu64 " in %s\n", s.ckpt_written,
-           s.ckpt_failed, s.meta.sequence, cfg.state_dir);
+    printf("checkpoints: %" PRIu64 " written, %" PRIu64 " failed; last number %" PRIu64 " in %s\n",
+           s.ckpt_written, s.ckpt_failed, s.meta.sequence, cfg.state_dir);
     if (left > 0 || !ckpt_ok)
         rc = EXIT_RUNTIME;
 out:

@@ -27,8 +27,10 @@ int schema_main(int argc, char **argv)
     if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
         printf("usage: mtlstream schema unify -c FILE\n"
                "\n"
-               "Print the unified input layout of the configured tasks: every field, its kind and Avro\n"
-               "type, the tasks whose schema has it, and the default used for the tasks that do not.\n");
+               "Print the unified input layout of the configured tasks: every field, its kind and "
+               "Avro\n"
+               "type, the tasks whose schema has it, and the default used for the tasks that do "
+               "not.\n");
         return sub ? EXIT_OK : EXIT_USAGE;
     }
     if (strcmp(sub, "unify")) {

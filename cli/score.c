@@ -33,38 +33,47 @@
 typedef struct {
     mts_model *model;
     const mts_layout *layout;
-    int task;                                        /* the skill task */
+    int task;                                         /* the skill task */
     int f_entity, f_tokens, f_start, f_end, f_domain; /* slots */
-    mts_value *v;                                    /* (n_fields) defaults, then the pair */
-    mts_str *toks;                                   /* (MAX_TOKENS) */
+    mts_value *v;                                     /* (n_fields) defaults, then the pair */
+    mts_str *toks;                                    /* (MAX_TOKENS) */
 } scorer;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mtlstream score -c FILE [--checkpoint PATH] [--domain NAME] [FILE ...]\n"
-               "       mtlstream score -c FILE [--checkpoint PATH] [--domain NAME] --text SENTENCE --entity TERM\n"
-               "\n"
-               "Print the skill task's confidence (0..1) for <skill entity, sentence> pairs, one JSON object\n"
-               "a line, from the model in a checkpoint. Input: JSON lines shaped like skill_annotation events\n"
-               "(tokens, span_start, span_end, domain, entity_id or entity) from the files or stdin (\"-\").\n"
-               "\n"
-               "  -c, --config FILE      the configuration the checkpoint was written with\n"
-               "      --checkpoint PATH  checkpoint file (default: service.state_dir/checkpoint, else .prev)\n"
-               "      --text SENTENCE    a sentence, split on white space\n"
-               "      --entity TERM      the skill term in it (its first case-insensitive occurrence)\n"
-               "      --domain NAME      domain of --text pairs, and of JSON lines without one (default tech)\n"
-               "  -h, --help             this text\n"
-               "\n"
-               "Exit codes: 0 ok, 1 some input could not be scored, 64 usage, 66 no checkpoint or input file,\n"
-               "78 configuration or checkpoint mismatch.\n");
+    fprintf(
+        f, "usage: mtlstream score -c FILE [--checkpoint PATH] [--domain NAME] [FILE ...]\n"
+           "       mtlstream score -c FILE [--checkpoint PATH] [--domain NAME] --text SENTENCE "
+           "--entity TERM\n"
+           "\n"
+           "Print the skill task's confidence (0..1) for <skill entity, sentence> pairs, one JSON "
+           "object\n"
+           "a line, from the model in a checkpoint. Input: JSON lines shaped like skill_annotation "
+           "events\n"
+           "(tokens, span_start, span_end, domain, entity_id or entity) from the files or stdin "
+           "(\"-\").\n"
+           "\n"
+           "  -c, --config FILE      the configuration the checkpoint was written with\n"
+           "      --checkpoint PATH  checkpoint file (default: service.state_dir/checkpoint, else "
+           ".prev)\n"
+           "      --text SENTENCE    a sentence, split on white space\n"
+           "      --entity TERM      the skill term in it (its first case-insensitive occurrence)\n"
+           "      --domain NAME      domain of --text pairs, and of JSON lines without one "
+           "(default tech)\n"
+           "  -h, --help             this text\n"
+           "\n"
+           "Exit codes: 0 ok, 1 some input could not be scored, 64 usage, 66 no checkpoint or "
+           "input file,\n"
+           "78 configuration or checkpoint mismatch.\n");
 }
 
 /* Score one pair; -1 with err if the model cannot. */
-static int score_pair(scorer *s, int64_t entity, const mts_str *toks, uint32_t n, int64_t start, int64_t end,
-                      const char *domain, float *out, char *err, size_t errlen)
+static int score_pair(scorer *s, int64_t entity, const mts_str *toks, uint32_t n, int64_t start,
+                      int64_t end, const char *domain, float *out, char *err, size_t errlen)
 {
     if (n == 0 || n > MAX_TOKENS || start < 0 || end <= start || end > (int64_t)n) {
-        snprintf(err, errlen, "span [%lld, %lld) is not inside the %u tokens", (long long)start, (long long)end, n);
+        snprintf(err, errlen, "span [%lld, %lld) is not inside the %u tokens", (long long)start,
+                 (long long)end, n);
         return -1;
     }
     mts_value *v = s->v;
@@ -83,8 +92,8 @@ static int score_pair(scorer *s, int64_t entity, const mts_str *toks, uint32_t n
     return 0;
 }
 
-static void print_result(const char *entity, int64_t id, int64_t start, int64_t end, const char *domain, float c,
-                         const json_t *label)
+static void print_result(const char *entity, int64_t id, int64_t start, int64_t end,
+                         const char *domain, float c, const json_t *label)
 {
     json_t *o = json_object();
     if (entity)
@@ -104,7 +113,8 @@ static void print_result(const char *entity, int64_t id, int64_t start, int64_t 
 }
 
 /* One JSON line; 0 scored, -1 with err. */
-static int score_json(scorer *s, const char *line, size_t len, const char *dflt_domain, char *err, size_t errlen)
+static int score_json(scorer *s, const char *line, size_t len, const char *dflt_domain, char *err,
+                      size_t errlen)
 {
     json_error_t je;
     json_t *o = json_loadb(line, len, 0, &je);
@@ -135,13 +145,14 @@ static int score_json(scorer *s, const char *line, size_t len, const char *dflt_
         if (i < n) {
             snprintf(err, errlen, "tokens[%zu] is not a string", i);
         } else {
-            int64_t eid = json_is_integer(id) ? (int64_t)json_integer_value(id) : skills_entity_id(entity);
+            int64_t eid =
+                json_is_integer(id) ? (int64_t)json_integer_value(id) : skills_entity_id(entity);
             const char *d = domain ? domain : dflt_domain;
             float c;
             if (score_pair(s, eid, s->toks, (uint32_t)n, (int64_t)json_integer_value(st),
                            (int64_t)json_integer_value(en), d, &c, err, errlen) == 0) {
-                print_result(entity, eid, (int64_t)json_integer_value(st), (int64_t)json_integer_value(en), d, c,
-                             json_object_get(o, "label"));
+                print_result(entity, eid, (int64_t)json_integer_value(st),
+                             (int64_t)json_integer_value(en), d, c, json_object_get(o, "label"));
                 rc = 0;
             }
         }
@@ -185,21 +196,26 @@ static int score_text(scorer *s, const char *text, const char *entity, const cha
     char *tbuf = xstrdup(text), *ebuf = xstrdup(entity), *save;
     char *words[MAX_TOKENS];
     int n = 0, m = 0, rc = -1;
-    for (char *w = strtok_r(tbuf, " \t\r\n", &save); w && n < MAX_TOKENS; w = strtok_r(NULL, " \t\r\n", &save))
+    for (char *w = strtok_r(tbuf, " \t\r\n", &save); w && n < MAX_TOKENS;
+         w = strtok_r(NULL, " \t\r\n", &save))
         s->toks[n] = (mts_str){w, (uint32_t)strlen(w)}, n++;
-    for (char *w = strtok_r(ebuf, " \t\r\n", &save); w && m < MAX_TOKENS; w = strtok_r(NULL, " \t\r\n", &save))
+    for (char *w = strtok_r(ebuf, " \t\r\n", &save); w && m < MAX_TOKENS;
+         w = strtok_r(NULL, " \t\r\n", &save))
         words[m++] = w;
     int start = -1;
     for (int a = 0; m > 0 && a + m <= n && start < 0; a++) {
         int k = 0;
-        while (k < m && s->toks[a + k].len == strlen(words[k]) && !strncasecmp(s->toks[a + k].p, words[k], strlen(words[k])))
+        while (k < m && s->toks[a + k].len == strlen(words[k]) &&
+               !strncasecmp(s->toks[a + k].p, words[k], strlen(words[k])))
             k++;
         if (k == m)
             start = a;
     }
     if (start < 0) {
-        fprintf(stderr, "mtlstream score: \"%s\" does not occur in the sentence (words split on white space)\n",
-                entity);
+        fprintf(
+            stderr,
+            "mtlstream score: \"%s\" does not occur in the sentence (words split on white space)\n",
+            entity);
     } else {
         mts_buf key;
         buf_init(&key);
@@ -212,7 +228,8 @@ static int score_text(scorer *s, const char *text, const char *entity, const cha
         int64_t id = skills_entity_id((const char *)key.data);
         float c;
         char err[256];
-        if (score_pair(s, id, s->toks, (uint32_t)n, start, start + m, domain, &c, err, sizeof(err)) == 0) {
+        if (score_pair(s, id, s->toks, (uint32_t)n, start, start + m, domain, &c, err,
+                       sizeof(err)) == 0) {
             print_result((const char *)key.data, id, start, start + m, domain, c, NULL);
             rc = 0;
         } else {
@@ -238,17 +255,32 @@ int score_main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': cfg_path = optarg; break;
-        case 'k': ckpt = optarg; break;
-        case 't': text = optarg; break;
-        case 'e': entity = optarg; break;
-        case 'd': domain = optarg; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'c':
+            cfg_path = optarg;
+            break;
+        case 'k':
+            ckpt = optarg;
+            break;
+        case 't':
+            text = optarg;
+            break;
+        case 'e':
+            entity = optarg;
+            break;
+        case 'd':
+            domain = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (!!text != !!entity || (text && optind < argc)) {
-        fprintf(stderr, "mtlstream score: --text and --entity go together, and without input files\n");
+        fprintf(stderr,
+                "mtlstream score: --text and --entity go together, and without input files\n");
         return EXIT_USAGE;
     }
     mts_config cfg;
@@ -291,8 +323,8 @@ int score_main(int argc, char **argv)
         st = checkpoint_load_file(ckpt, &mc, layout, NULL, &model, &meta, err, sizeof(err));
         snprintf(used, sizeof(used), "%s", ckpt);
     } else {
-        st = checkpoint_load_latest(cfg.state_dir, &mc, layout, NULL, &model, &meta, used, sizeof(used), err,
-                                    sizeof(err));
+        st = checkpoint_load_latest(cfg.state_dir, &mc, layout, NULL, &model, &meta, used,
+                                    sizeof(used), err, sizeof(err));
     }
     if (st != CKPT_OK) {
         if (st == CKPT_NONE)

@@ -30,27 +30,28 @@ static void on_stop(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mtlstream tail -c FILE [options]\n"
-               "\n"
-               "Print the embeddings on the output topics, one JSON object a line.\n"
-               "\n"
-               "  -c, --config FILE   configuration (bootstrap servers, output topics and schema)\n"
-               "  -t, --topic NAME    read this topic instead (repeatable)\n"
-               "  -o, --from WHERE    beginning (default), end, or an offset number\n"
-               "  -e, --exit-at-end   stop at the end offsets seen at start\n"
-               "  -n, --max N         stop after N embeddings\n"
-               "      --timeout SEC   stop after SEC seconds without a message (default: never)\n"
-               "      --dlq           read the dead-letter topic instead: print each message's topic,\n"
-               "                      partition, offset, key, headers and value length (no decoding)\n"
-               "  -h, --help          this text\n");
+    fprintf(
+        f, "usage: mtlstream tail -c FILE [options]\n"
+           "\n"
+           "Print the embeddings on the output topics, one JSON object a line.\n"
+           "\n"
+           "  -c, --config FILE   configuration (bootstrap servers, output topics and schema)\n"
+           "  -t, --topic NAME    read this topic instead (repeatable)\n"
+           "  -o, --from WHERE    beginning (default), end, or an offset number\n"
+           "  -e, --exit-at-end   stop at the end offsets seen at start\n"
+           "  -n, --max N         stop after N embeddings\n"
+           "      --timeout SEC   stop after SEC seconds without a message (default: never)\n"
+           "      --dlq           read the dead-letter topic instead: print each message's topic,\n"
+           "                      partition, offset, key, headers and value length (no decoding)\n"
+           "  -h, --help          this text\n");
 }
 
 /* Where a message is and its key: "key" as text, or "key_hex" when the key
  * is not UTF-8 (dead letters keep whatever key the producer sent). */
 static json_t *message_head(const rd_kafka_message_t *m, const char *topic)
 {
-    json_t *out = json_pack("{s:s, s:i, s:I}", "topic", topic, "partition", (int)m->partition, "offset",
-                            (json_int_t)m->offset);
+    json_t *out = json_pack("{s:s, s:i, s:I}", "topic", topic, "partition", (int)m->partition,
+                            "offset", (json_int_t)m->offset);
     json_t *key = json_stringn(m->key ? (const char *)m->key : "", m->key ? m->key_len : 0);
     if (key) {
         json_object_set_new(out, "key", key);
@@ -106,7 +107,9 @@ int tail_main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "c:t:o:en:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': cfg_path = optarg; break;
+        case 'c':
+            cfg_path = optarg;
+            break;
         case 't':
             if (n_topics == 8) {
                 fprintf(stderr, "mtlstream tail: at most 8 topics\n");
@@ -114,13 +117,27 @@ int tail_main(int argc, char **argv)
             }
             topics[n_topics++] = optarg;
             break;
-        case 'o': from = optarg; break;
-        case 'e': exit_at_end = 1; break;
-        case 'n': max = atol(optarg); break;
-        case 'T': timeout_s = atoi(optarg); break;
-        case 'D': dlq = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'o':
+            from = optarg;
+            break;
+        case 'e':
+            exit_at_end = 1;
+            break;
+        case 'n':
+            max = atol(optarg);
+            break;
+        case 'T':
+            timeout_s = atoi(optarg);
+            break;
+        case 'D':
+            dlq = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     int64_t start;
@@ -159,8 +176,8 @@ int tail_main(int argc, char **argv)
     char group[64];
     snprintf(group, sizeof(group), "mtlstream-tail-%d", (int)getpid());
     /* tail never joins the service's group nor commits: forced */
-    const char *const forced[] = {"enable.auto.commit", "false", "enable.partition.eof", "true", "group.id", group,
-                                  NULL};
+    const char *const forced[] = {
+        "enable.auto.commit", "false", "enable.partition.eof", "true", "group.id", group, NULL};
     rd_kafka_conf_t *conf = kafka_conf_new(&cfg, NULL, forced, err, sizeof(err));
     if (!conf) {
         fprintf(stderr, "mtlstream tail: %s\n", err);
@@ -192,15 +209,17 @@ int tail_main(int argc, char **argv)
         remaining = 0;
         for (int i = 0; i < assign->cnt; i++) {
             int64_t lo, hi;
-            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, assign->elems[i].topic,
-                                                                     assign->elems[i].partition, &lo, &hi, 10000);
+            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+                rk, assign->elems[i].topic, assign->elems[i].partition, &lo, &hi, 10000);
             if (e) {
-                fprintf(stderr, "mtlstream tail: watermarks of %s [%d]: %s\n", assign->elems[i].topic,
-                        assign->elems[i].partition, rd_kafka_err2str(e));
+                fprintf(stderr, "mtlstream tail: watermarks of %s [%d]: %s\n",
+                        assign->elems[i].topic, assign->elems[i].partition, rd_kafka_err2str(e));
                 rc = EXIT_UNAVAILABLE;
                 goto out;
             }
-            int64_t first = start == RD_KAFKA_OFFSET_BEGINNING ? lo : start == RD_KAFKA_OFFSET_END ? hi : start;
+            int64_t first = start == RD_KAFKA_OFFSET_BEGINNING ? lo
+                            : start == RD_KAFKA_OFFSET_END     ? hi
+                                                               : start;
             high[i] = hi;
             if (first < hi)
                 remaining++;
@@ -250,7 +269,8 @@ int tail_main(int argc, char **argv)
             const uint8_t *body;
             size_t body_len, used;
             json_t *rec = NULL;
-            if (!framing_parse(FRAMING_CONFLUENT, m->payload, m->len, &id, &body, &body_len, err, sizeof(err)))
+            if (!framing_parse(FRAMING_CONFLUENT, m->payload, m->len, &id, &body, &body_len, err,
+                               sizeof(err)))
                 rec = av_decode_json(schema, body, body_len, &used, err, sizeof(err));
             if (rec && used != body_len) {
                 json_decref(rec);
@@ -259,7 +279,8 @@ int tail_main(int argc, char **argv)
             }
             if (!rec) {
                 bad++;
-                fprintf(stderr, "mtlstream tail: %s [%d] @%" PRId64 ": %s\n", tn, m->partition, m->offset, err);
+                fprintf(stderr, "mtlstream tail: %s [%d] @%" PRId64 ": %s\n", tn, m->partition,
+                        m->offset, err);
             } else {
                 json_t *out = message_head(m, tn);
                 json_object_update(out, rec);

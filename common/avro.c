@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AV_MAX_DEPTH 256          /* nesting of data values (recursive schemas) */
+#define AV_MAX_DEPTH 256               /* nesting of data values (recursive schemas) */
 #define AV_MAX_ZERO_SIZE_ITEMS 1000000 /* items of a type that encodes in 0 bytes */
 
 typedef struct av_node {
@@ -35,10 +35,10 @@ typedef struct av_node {
 /* Parser */
 
 typedef struct {
-    av_node *nodes;   /* every node allocated so far (chain) */
+    av_node *nodes;    /* every node allocated so far (chain) */
     av_schema **named; /* (n_named) registered named types */
     int n_named, cap_named;
-    char path[512];   /* where we are, for messages */
+    char path[512]; /* where we are, for messages */
     char *err;
     size_t errlen;
     int failed;
@@ -462,7 +462,8 @@ static av_schema *parse_union(pctx *c, json_t *j, const char *ns, int depth)
             const av_schema *o = s->branches[k];
             int named = b->type == AV_RECORD || b->type == AV_ENUM || b->type == AV_FIXED;
             if (o->type == b->type && (!named || !strcmp(o->name, b->name))) {
-                perr(c, "union has %s \"%s\" twice", type_name(b->type), named ? b->name : type_name(b->type));
+                perr(c, "union has %s \"%s\" twice", type_name(b->type),
+                     named ? b->name : type_name(b->type));
                 return NULL;
             }
         }
@@ -598,7 +599,8 @@ static int default_ok(const av_schema *s, json_t *v, int depth)
     case AV_BYTES:
     case AV_FIXED: {
         size_t n;
-        if (!json_is_string(v) || utf8_latin1_len(json_string_value(v), json_string_length(v), &n) < 0)
+        if (!json_is_string(v) ||
+            utf8_latin1_len(json_string_value(v), json_string_length(v), &n) < 0)
             return 0;
         return s->type == AV_BYTES || n == (size_t)s->size;
     }
@@ -960,7 +962,8 @@ static int utf8_latin1_len(const char *s, size_t n, size_t *out)
         unsigned char ch = (unsigned char)s[i];
         if (ch < 0x80)
             i++;
-        else if ((ch == 0xc2 || ch == 0xc3) && i + 1 < n && ((unsigned char)s[i + 1] & 0xc0) == 0x80)
+        else if ((ch == 0xc2 || ch == 0xc3) && i + 1 < n &&
+                 ((unsigned char)s[i + 1] & 0xc0) == 0x80)
             i += 2;
         else
             return -1;
@@ -1341,7 +1344,8 @@ static json_t *decode_items(dctx *d, const av_schema *s, int depth)
             }
         }
         if (bytes != SIZE_MAX && d->pos - block_start != bytes) {
-            derr(d, "block byte size %zu, but its items take %zu bytes", bytes, d->pos - block_start);
+            derr(d, "block byte size %zu, but its items take %zu bytes", bytes,
+                 d->pos - block_start);
             goto fail;
         }
     }
@@ -1393,7 +1397,8 @@ static json_t *decode(dctx *d, const av_schema *s, int depth)
         if (s->type == AV_FLOAT)
             v = f;
         if (!isfinite(v)) {
-            derr(d, "%s %s cannot be represented in JSON", type_name(s->type), isnan(v) ? "NaN" : "infinity");
+            derr(d, "%s %s cannot be represented in JSON", type_name(s->type),
+                 isnan(v) ? "NaN" : "infinity");
             return NULL;
         }
         return json_real(v);

@@ -52,7 +52,7 @@ typedef struct av_schema av_schema;
 
 typedef struct {
     char *name;
-    char **aliases;        /* (n_aliases) */
+    char **aliases; /* (n_aliases) */
     int n_aliases;
     av_schema *type;
     json_t *default_value; /* NULL when the field has no default */
@@ -61,19 +61,19 @@ typedef struct {
 struct av_schema {
     av_type type;
     av_logical logical;
-    int precision, scale;  /* decimal */
-    char *name;            /* full name of record/enum/fixed, else NULL */
-    char **aliases;        /* (n_aliases) full names */
+    int precision, scale; /* decimal */
+    char *name;           /* full name of record/enum/fixed, else NULL */
+    char **aliases;       /* (n_aliases) full names */
     int n_aliases;
-    av_field *fields;      /* record: (n_fields) */
+    av_field *fields; /* record: (n_fields) */
     int n_fields;
-    char **symbols;        /* enum: (n_symbols) */
+    char **symbols; /* enum: (n_symbols) */
     int n_symbols;
-    int enum_default;      /* enum: index of the default symbol, or -1 */
-    av_schema *items;      /* array items, map values */
-    av_schema **branches;  /* union: (n_branches) */
+    int enum_default;     /* enum: index of the default symbol, or -1 */
+    av_schema *items;     /* array items, map values */
+    av_schema **branches; /* union: (n_branches) */
     int n_branches;
-    int size;              /* fixed */
+    int size; /* fixed */
 };
 
 /* Parse a schema from JSON text / a file. Returns the root or NULL with a
@@ -93,7 +93,7 @@ int av_field_index(const av_schema *record, const char *name);
 
 /* Low-level binary primitives. Readers return 0, or -1 when the input is
  * short or malformed; *pos advances past what was read. */
-void av_write_long(mts_buf *b, int64_t v);   /* zig-zag varint; also int */
+void av_write_long(mts_buf *b, int64_t v); /* zig-zag varint; also int */
 void av_write_float(mts_buf *b, float v);
 void av_write_double(mts_buf *b, double v);
 void av_write_bytes(mts_buf *b, const void *p, size_t n); /* length + bytes */

@@ -23,21 +23,23 @@
 typedef enum { S_INT, S_FLOAT, S_STRING, S_STRING_OPT, S_BOOL } setting_type;
 
 typedef struct {
-    const char *path;   /* dotted libconfig path */
+    const char *path; /* dotted libconfig path */
     setting_type type;
-    double min, max;    /* bounds for numbers */
-    const char *dflt;   /* default, as text */
-    size_t offset;      /* target field in mts_config */
+    double min, max;  /* bounds for numbers */
+    const char *dflt; /* default, as text */
+    size_t offset;    /* target field in mts_config */
     const char *doc;
-    int reload;         /* 1: SIGHUP applies a new value without a restart */
+    int reload; /* 1: SIGHUP applies a new value without a restart */
 } setting;
 
 #define F(field) offsetof(mts_config, field)
 
 static const setting settings[] = {
     {"service.log_level", S_STRING, 0, 0, "info", F(log_level), "err|warning|notice|info|debug", 1},
-    {"service.state_dir", S_STRING, 0, 0, "/var/lib/mtlstream", F(state_dir), "checkpoints and state", 0},
-    {"service.status_interval_s", S_INT, 1, 3600, "10", F(status_interval_s), "seconds between status lines", 1},
+    {"service.state_dir", S_STRING, 0, 0, "/var/lib/mtlstream", F(state_dir),
+     "checkpoints and state", 0},
+    {"service.status_interval_s", S_INT, 1, 3600, "10", F(status_interval_s),
+     "seconds between status lines", 1},
     {"service.checkpoint_interval_s", S_INT, 1, 86400, "30", F(checkpoint_interval_s),
      "seconds between checkpoints (offsets are committed after each)", 0},
     {"service.checkpoint_events", S_INT, 0, 1000000000, "500000", F(checkpoint_events),
@@ -49,27 +51,36 @@ static const setting settings[] = {
     {"input.group_id", S_STRING, 0, 0, "mtlstream", F(group_id), "Kafka consumer group", 0},
     {"input.framing", S_STRING, 0, 0, "confluent", F(framing), "confluent|single-object|plain", 0},
     {"input.batch_size", S_INT, 1, 65536, "256", F(batch_size), "rows per training step", 0},
-    {"input.batch_latency_ms", S_INT, 1, 600000, "200", F(batch_latency_ms), "train a partial batch after this", 1},
+    {"input.batch_latency_ms", S_INT, 1, 600000, "200", F(batch_latency_ms),
+     "train a partial batch after this", 1},
     {"input.dead_letter_topic", S_STRING, 0, 0, "mtlstream.deadletter", F(dead_letter_topic),
      "where bad input goes, with the reason in headers", 0},
     {"model.dim", S_INT, 1, 1024, "16", F(dim), "published embedding width", 0},
     {"model.id_dim", S_INT, 1, 1024, "32", F(id_dim), "id embedding width", 0},
     {"model.hidden", S_INT, 1, 4096, "32", F(hidden), "tower hidden width", 0},
-    {"model.table_capacity", S_INT, 16, 100000000, "1000000", F(table_capacity), "rows per entity table", 0},
+    {"model.table_capacity", S_INT, 16, 100000000, "1000000", F(table_capacity),
+     "rows per entity table", 0},
     {"model.skill_dim", S_INT, 1, 1024, "16", F(skill_dim), "skill model width", 0},
-    {"model.ngram_buckets", S_INT, 16, 16777216, "65536", F(ngram_buckets), "hashed n-gram rows", 0},
-    {"model.lr_dense", S_FLOAT, 0, 10, "0.002", F(lr_dense), "Adam learning rate of dense layers", 0},
+    {"model.ngram_buckets", S_INT, 16, 16777216, "65536", F(ngram_buckets), "hashed n-gram rows",
+     0},
+    {"model.lr_dense", S_FLOAT, 0, 10, "0.002", F(lr_dense), "Adam learning rate of dense layers",
+     0},
     {"model.lr_table", S_FLOAT, 0, 10, "0.3", F(lr_table), "Adagrad learning rate of tables", 0},
     {"model.seed", S_INT, 0, INT_MAX, "42", F(seed), "initialisation seed", 0},
-    {"output.member_topic", S_STRING, 0, 0, "mtlstream.embeddings.members", F(member_topic), "member embeddings", 0},
+    {"output.member_topic", S_STRING, 0, 0, "mtlstream.embeddings.members", F(member_topic),
+     "member embeddings", 0},
     {"output.company_topic", S_STRING, 0, 0, "mtlstream.embeddings.companies", F(company_topic),
      "company embeddings", 0},
-    {"output.schema", S_STRING, 0, 0, "../schemas/embedding.avsc", F(output_schema_file), "embedding schema", 0},
-    {"output.schema_id", S_INT, 0, INT_MAX, "100", F(output_schema_id), "Confluent id written on output", 0},
+    {"output.schema", S_STRING, 0, 0, "../schemas/embedding.avsc", F(output_schema_file),
+     "embedding schema", 0},
+    {"output.schema_id", S_INT, 0, INT_MAX, "100", F(output_schema_id),
+     "Confluent id written on output", 0},
     {"output.publish_interval_ms", S_INT, 10, 3600000, "1000", F(publish_interval_ms),
      "how often changed embeddings are published", 1},
-    {"output.publish_max_per_s", S_INT, 1, 10000000, "100000", F(publish_max_per_s), "publish rate bound", 1},
-    {"output.flush_timeout_ms", S_INT, 0, 600000, "10000", F(flush_timeout_ms), "bound on the final flush", 1},
+    {"output.publish_max_per_s", S_INT, 1, 10000000, "100000", F(publish_max_per_s),
+     "publish rate bound", 1},
+    {"output.flush_timeout_ms", S_INT, 0, 600000, "10000", F(flush_timeout_ms),
+     "bound on the final flush", 1},
 };
 
 /* Sections and lists parsed by hand; any other top-level name is refused. */
@@ -133,7 +144,7 @@ static char *resolve_path(const char *cfg_path, const char *file)
 
 #define FAIL_AT(st, ...)                                                                           \
     do {                                                                                           \
-        int line_ = (st) ? config_setting_source_line(st) : 0;                                    \
+        int line_ = (st) ? config_setting_source_line(st) : 0;                                     \
         int n_ = line_ ? snprintf(err, errlen, "%s:%d: ", c->path, line_)                          \
                        : snprintf(err, errlen, "%s: ", c->path);                                   \
         if (n_ >= 0 && (size_t)n_ < errlen)                                                        \
@@ -291,8 +302,8 @@ static const char *declared_label(config_t *cf, const char *task)
     for (int i = 0; l && config_setting_is_list(l) && i < config_setting_length(l); i++) {
         config_setting_t *g = config_setting_get_elem(l, i);
         const char *name, *label;
-        if (config_setting_is_group(g) && config_setting_lookup_string(g, "name", &name) && !strcmp(name, task) &&
-            config_setting_lookup_string(g, "label", &label) && *label)
+        if (config_setting_is_group(g) && config_setting_lookup_string(g, "name", &name) &&
+            !strcmp(name, task) && config_setting_lookup_string(g, "label", &label) && *label)
             return label;
     }
     return NULL;
@@ -336,13 +347,19 @@ static int load_tasks(config_t *cf, mts_config *c, char *err, size_t errlen)
         }
         t->schema_file = resolve_path(c->path, schema);
         free(schema);
-        if (c->has_multitask) { /* the declared model names the label; a task's own label must agree */
+        if (c->has_multitask) { /* the declared model names the label; a task's own label must agree
+                                 */
             const char *dl = declared_label(cf, t->name);
             if (!dl && !*t->label)
-                FAIL_AT(g, "tasks: task %s has no model in multitask.tasks (declare one under that name, with its label)", t->name);
+                FAIL_AT(g,
+                        "tasks: task %s has no model in multitask.tasks (declare one under that "
+                        "name, with its label)",
+                        t->name);
             if (dl && *t->label && strcmp(dl, t->label))
-                FAIL_AT(g, "tasks.label: task %s reads label \"%s\" but multitask.tasks declares \"%s\"", t->name,
-                        t->label, dl);
+                FAIL_AT(
+                    g,
+                    "tasks.label: task %s reads label \"%s\" but multitask.tasks declares \"%s\"",
+                    t->name, t->label, dl);
             if (dl && !*t->label) {
                 free(t->label);
                 t->label = xstrdup(dl);
@@ -391,13 +408,13 @@ static int load_schema_ids(config_t *cf, mts_config *c, char *err, size_t errlen
 }
 
 /* -2 with "file:line: setting: FILE: cannot read (why)" unless file is readable. */
-static int check_file(const config_setting_t *st, const char *name, const char *file, const mts_config *c,
-                      char *err, size_t errlen)
+static int check_file(const config_setting_t *st, const char *name, const char *file,
+                      const mts_config *c, char *err, size_t errlen)
 {
     if (access(file, R_OK) == 0)
         return 0;
-    snprintf(err, errlen, "%s:%d: %s: %s: cannot read (%s)", c->path, st ? config_setting_source_line(st) : 0,
-             name, file, strerror(errno));
+    snprintf(err, errlen, "%s:%d: %s: %s: cannot read (%s)", c->path,
+             st ? config_setting_source_line(st) : 0, name, file, strerror(errno));
     return -2;
 }
 
@@ -414,10 +431,11 @@ static int check_files(config_t *cf, const mts_config *c, char *err, size_t errl
     }
     config_setting_t *ids = config_lookup(cf, "input.schemas");
     for (int i = 0; i < c->n_schema_ids; i++)
-        if (check_file(ids ? config_setting_get_elem(ids, i) : NULL, "input.schemas.file", c->schema_ids[i].file, c,
-                       err, errlen))
+        if (check_file(ids ? config_setting_get_elem(ids, i) : NULL, "input.schemas.file",
+                       c->schema_ids[i].file, c, err, errlen))
             return -2;
-    return check_file(config_lookup(cf, "output.schema"), "output.schema", c->output_schema_file, c, err, errlen);
+    return check_file(config_lookup(cf, "output.schema"), "output.schema", c->output_schema_file, c,
+                      err, errlen);
 }
 
 int config_load(const char *path, mts_config *c, char *err, size_t errlen)
@@ -435,8 +453,9 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
         if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
             snprintf(err, errlen, "%s: cannot read the file", path);
         else
-            snprintf(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
-                     config_error_line(&cf), config_error_text(&cf));
+            snprintf(err, errlen, "%s:%d: %s",
+                     config_error_file(&cf) ? config_error_file(&cf) : path, config_error_line(&cf),
+                     config_error_text(&cf));
         goto out;
     }
     if (check_unknown(config_root_setting(&cf), "", c, err, errlen))
@@ -444,7 +463,8 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
     {
         config_setting_t *mt = config_lookup(&cf, "multitask");
         if (mt && !config_setting_is_group(mt)) {
-            snprintf(err, errlen, "%s:%d: multitask: expected a group { mechanism = ...; tasks = (...); }", path,
+            snprintf(err, errlen,
+                     "%s:%d: multitask: expected a group { mechanism = ...; tasks = (...); }", path,
                      config_setting_source_line(mt));
             goto out;
         }
@@ -458,7 +478,8 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
         goto out;
     if (log_level_from_name(c->log_level) < 0) {
         config_setting_t *st = config_lookup(&cf, "service.log_level");
-        snprintf(err, errlen, "%s:%d: service.log_level: \"%s\" is not one of err, warning, notice, info, debug",
+        snprintf(err, errlen,
+                 "%s:%d: service.log_level: \"%s\" is not one of err, warning, notice, info, debug",
                  path, st ? config_setting_source_line(st) : 0, c->log_level);
         goto out;
     }
@@ -470,9 +491,11 @@ int config_load(const char *path, mts_config *c, char *err, size_t errlen)
         c->state_dir = resolve_path(path, f);
         free(f);
     }
-    if (strcmp(c->framing, "confluent") && strcmp(c->framing, "single-object") && strcmp(c->framing, "plain")) {
+    if (strcmp(c->framing, "confluent") && strcmp(c->framing, "single-object") &&
+        strcmp(c->framing, "plain")) {
         config_setting_t *st = config_lookup(&cf, "input.framing");
-        snprintf(err, errlen, "%s:%d: input.framing: \"%s\" is not one of confluent, single-object, plain", path,
+        snprintf(err, errlen,
+                 "%s:%d: input.framing: \"%s\" is not one of confluent, single-object, plain", path,
                  st ? config_setting_source_line(st) : 0, c->framing);
         goto out;
     }
@@ -517,8 +540,8 @@ void config_print_defaults(void)
         else if (s->type == S_BOOL)
             printf("%-28s bool    default %s  %s%s\n", s->path, s->dflt, s->doc, live);
         else
-            printf("%-28s %-7s default %s  [%g, %g]  %s%s\n", s->path, s->type == S_INT ? "int" : "float",
-                   s->dflt, s->min, s->max, s->doc, live);
+            printf("%-28s %-7s default %s  [%g, %g]  %s%s\n", s->path,
+                   s->type == S_INT ? "int" : "float", s->dflt, s->min, s->max, s->doc, live);
     }
 }
 
@@ -618,17 +641,19 @@ int config_reload(mts_config *live, const mts_config *fresh, config_reload_resul
         refuse(&res->refused, "input.schemas");
     if (live->n_tasks != fresh->n_tasks) {
         char what[128];
-        snprintf(what, sizeof(what), "the task list (%d -> %d tasks)", live->n_tasks, fresh->n_tasks);
+        snprintf(what, sizeof(what), "the task list (%d -> %d tasks)", live->n_tasks,
+                 fresh->n_tasks);
         refuse(&res->refused, what);
         return res->refused;
     }
     static const struct {
         const char *name;
         size_t off;
-    } fields[] = {{"name", offsetof(cfg_task, name)},   {"kind", offsetof(cfg_task, kind)},
-                  {"topic", offsetof(cfg_task, topic)}, {"schema", offsetof(cfg_task, schema_file)},
-                  {"label", offsetof(cfg_task, label)}, {"member", offsetof(cfg_task, member)},
-                  {"company", offsetof(cfg_task, company)}};
+    } fields[] = {
+        {"name", offsetof(cfg_task, name)},      {"kind", offsetof(cfg_task, kind)},
+        {"topic", offsetof(cfg_task, topic)},    {"schema", offsetof(cfg_task, schema_file)},
+        {"label", offsetof(cfg_task, label)},    {"member", offsetof(cfg_task, member)},
+        {"company", offsetof(cfg_task, company)}};
     for (int t = 0; t < live->n_tasks; t++) {
         cfg_task *a = &live->tasks[t];
         const cfg_task *b = &fresh->tasks[t];
@@ -637,17 +662,20 @@ int config_reload(mts_config *live, const mts_config *fresh, config_reload_resul
             const char *vb = *(char *const *)((const char *)b + fields[f].off);
             if (str_differs(va, vb)) {
                 char what[512];
-                snprintf(what, sizeof(what), "tasks[%s].%s (\"%s\" -> \"%s\")", a->name, fields[f].name, va, vb);
+                snprintf(what, sizeof(what), "tasks[%s].%s (\"%s\" -> \"%s\")", a->name,
+                         fields[f].name, va, vb);
                 refuse(&res->refused, what);
             }
         }
         if (a->pos_weight != b->pos_weight) {
             char what[256];
-            snprintf(what, sizeof(what), "tasks[%s].pos_weight (%g -> %g)", a->name, a->pos_weight, b->pos_weight);
+            snprintf(what, sizeof(what), "tasks[%s].pos_weight (%g -> %g)", a->name, a->pos_weight,
+                     b->pos_weight);
             refuse(&res->refused, what);
         }
         if (a->loss_weight != b->loss_weight) {
-            log_notice("reload: tasks[%s].loss_weight: %g -> %g", a->name, a->loss_weight, b->loss_weight);
+            log_notice("reload: tasks[%s].loss_weight: %g -> %g", a->name, a->loss_weight,
+                       b->loss_weight);
             a->loss_weight = b->loss_weight;
             res->loss_weights_changed |= 1u << t;
             res->applied++;

@@ -16,42 +16,42 @@
 /* Exit codes (sysexits.h values), documented in README and --help. */
 enum {
     EXIT_OK = 0,
-    EXIT_RUNTIME = 1,   /* failure while running (Kafka fatal error, I/O) */
-    EXIT_USAGE = 64,    /* bad command line */
-    EXIT_NOINPUT = 66,  /* a file named on the command line or in the config is missing */
+    EXIT_RUNTIME = 1,      /* failure while running (Kafka fatal error, I/O) */
+    EXIT_USAGE = 64,       /* bad command line */
+    EXIT_NOINPUT = 66,     /* a file named on the command line or in the config is missing */
     EXIT_UNAVAILABLE = 69, /* broker unreachable at start-up */
-    EXIT_SOFTWARE = 70, /* internal error */
-    EXIT_CONFIG = 78,   /* configuration file or value invalid */
+    EXIT_SOFTWARE = 70,    /* internal error */
+    EXIT_CONFIG = 78,      /* configuration file or value invalid */
 };
 
 enum { CFG_MAX_TASKS = 16, CFG_MAX_SCHEMAS = 64, CFG_MAX_KAFKA_PROPS = 64 };
 
 typedef struct {
-    char *name;          /* task name, unique, e.g. "job_view" */
-    char *kind;          /* "affinity" or "skill" */
-    char *topic;         /* input topic */
-    char *schema_file;   /* reader schema (resolved path) */
-    char *label;         /* label field (with a multitask section: the declared task's label by default) */
-    char *member;        /* affinity: member id field */
-    char *company;       /* affinity: company id field */
-    double loss_weight;  /* weight in the combined loss */
-    double pos_weight;   /* weight of positive examples in the loss */
+    char *name;        /* task name, unique, e.g. "job_view" */
+    char *kind;        /* "affinity" or "skill" */
+    char *topic;       /* input topic */
+    char *schema_file; /* reader schema (resolved path) */
+    char *label;  /* label field (with a multitask section: the declared task's label by default) */
+    char *member; /* affinity: member id field */
+    char *company;      /* affinity: company id field */
+    double loss_weight; /* weight in the combined loss */
+    double pos_weight;  /* weight of positive examples in the loss */
 } cfg_task;
 
 typedef struct {
-    int id;              /* Confluent schema id */
-    char *file;          /* writer schema file (resolved path) */
+    int id;     /* Confluent schema id */
+    char *file; /* writer schema file (resolved path) */
 } cfg_schema_id;
 
 typedef struct {
-    char *path;          /* the file this came from */
+    char *path; /* the file this came from */
 
     /* service */
-    char *log_level;     /* err, warning, notice, info, debug */
-    char *state_dir;     /* checkpoints and state */
-    int status_interval_s; /* seconds between status log lines */
-    char *metrics_listen; /* HOST:PORT of /metrics and /healthz; "" disables */
-    int metrics_allow_remote; /* 1: a non-loopback metrics_listen is allowed */
+    char *log_level;           /* err, warning, notice, info, debug */
+    char *state_dir;           /* checkpoints and state */
+    int status_interval_s;     /* seconds between status log lines */
+    char *metrics_listen;      /* HOST:PORT of /metrics and /healthz; "" disables */
+    int metrics_allow_remote;  /* 1: a non-loopback metrics_listen is allowed */
     int checkpoint_interval_s; /* checkpoint at least this often while input arrives */
     int checkpoint_events;     /* ... and after this many events (0: no event trigger) */
 
@@ -61,16 +61,16 @@ typedef struct {
     char *kafka_values[CFG_MAX_KAFKA_PROPS];
 
     /* input */
-    char *group_id;      /* consumer group */
-    char *framing;       /* confluent, single-object or plain */
-    int batch_size;      /* rows per training step */
+    char *group_id;       /* consumer group */
+    char *framing;        /* confluent, single-object or plain */
+    int batch_size;       /* rows per training step */
     int batch_latency_ms; /* train a partial batch after this long */
     char *dead_letter_topic;
     int n_schema_ids;
     cfg_schema_id schema_ids[CFG_MAX_SCHEMAS];
 
     /* tasks */
-    int has_multitask;   /* 1: a `multitask` section declares the tasks' models (model/mtl.h) */
+    int has_multitask; /* 1: a `multitask` section declares the tasks' models (model/mtl.h) */
     int n_tasks;
     cfg_task tasks[CFG_MAX_TASKS];
 

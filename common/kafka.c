@@ -8,8 +8,9 @@
 
 int kafka_prop_is_secret(const char *key)
 {
-    return strstr(key, "password") || strstr(key, "secret") || strstr(key, "sasl.oauthbearer.config") ||
-           strstr(key, "ssl.key.pem") || strstr(key, "ssl_key");
+    return strstr(key, "password") || strstr(key, "secret") ||
+           strstr(key, "sasl.oauthbearer.config") || strstr(key, "ssl.key.pem") ||
+           strstr(key, "ssl_key");
 }
 
 int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
@@ -37,7 +38,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[512];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-        snprintf(fatal_text, sizeof(fatal_text), "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(orig), buf);
+        snprintf(fatal_text, sizeof(fatal_text), "%s: %s: %s", rd_kafka_name(rk),
+                 rd_kafka_err2name(orig), buf);
         fatal_seen = 1;
         return;
     }
@@ -53,8 +55,8 @@ int kafka_fatal_error(char *err, size_t errlen)
     return 1;
 }
 
-rd_kafka_conf_t *kafka_conf_new(const mts_config *c, const char *const *defaults, const char *const *forced,
-                                char *err, size_t errlen)
+rd_kafka_conf_t *kafka_conf_new(const mts_config *c, const char *const *defaults,
+                                const char *const *forced, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, log_cb);
@@ -65,8 +67,11 @@ rd_kafka_conf_t *kafka_conf_new(const mts_config *c, const char *const *defaults
     for (int i = 0; c && i < c->n_kafka_props; i++) {
         for (const char *const *f = forced; f && f[0]; f += 2)
             if (!strcmp(f[0], c->kafka_keys[i]) && strcmp(f[1], c->kafka_values[i])) {
-                snprintf(err, errlen, "kafka property %s: mtlstream sets it to %s for correctness; remove it from "
-                         "the kafka section", f[0], f[1]);
+                snprintf(
+                    err, errlen,
+                    "kafka property %s: mtlstream sets it to %s for correctness; remove it from "
+                    "the kafka section",
+                    f[0], f[1]);
                 goto fail;
             }
         if (kafka_conf_set(conf, c->kafka_keys[i], c->kafka_values[i], err, errlen))

@@ -16,8 +16,8 @@
  * the config's kafka section (c may be NULL), then the role's forced
  * properties. A kafka-section value that contradicts a forced one is refused
  * (the service's guarantees depend on them). NULL with err on failure. */
-rd_kafka_conf_t *kafka_conf_new(const mts_config *c, const char *const *defaults, const char *const *forced,
-                                char *err, size_t errlen);
+rd_kafka_conf_t *kafka_conf_new(const mts_config *c, const char *const *defaults,
+                                const char *const *forced, char *err, size_t errlen);
 int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
                    size_t errlen);
 

@@ -82,8 +82,9 @@ int log_level_from_name(const char *name)
     static const struct {
         const char *name;
         int level;
-    } names[] = {{"err", LOG_LVL_ERR},       {"error", LOG_LVL_ERR}, {"warning", LOG_LVL_WARNING},
-                 {"warn", LOG_LVL_WARNING},  {"notice", LOG_LVL_NOTICE}, {"info", LOG_LVL_INFO},
+    } names[] = {{"err", LOG_LVL_ERR},         {"error", LOG_LVL_ERR},
+                 {"warning", LOG_LVL_WARNING}, {"warn", LOG_LVL_WARNING},
+                 {"notice", LOG_LVL_NOTICE},   {"info", LOG_LVL_INFO},
                  {"debug", LOG_LVL_DEBUG}};
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
         if (!strcasecmp(name, names[i].name))
@@ -101,7 +102,8 @@ static void vlog(int level, const char *func, int line, const char *fmt, va_list
     static int tty = -1;
     if (tty < 0)
         tty = isatty(STDERR_FILENO);
-    static const char *const names[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
+    static const char *const names[] = {"emerg",   "alert",  "crit", "error",
+                                        "warning", "notice", "info", "debug"};
     char prefix[24];
     if (tty)
         snprintf(prefix, sizeof(prefix), "mtlstream: %s", names[level & 7]);

@@ -9,7 +9,13 @@
 
 #include <stdint.h>
 
-enum { LOG_LVL_ERR = 3, LOG_LVL_WARNING = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
+enum {
+    LOG_LVL_ERR = 3,
+    LOG_LVL_WARNING = 4,
+    LOG_LVL_NOTICE = 5,
+    LOG_LVL_INFO = 6,
+    LOG_LVL_DEBUG = 7
+};
 
 void log_set_level(int level);
 /* Never show secret in a log line: every occurrence is replaced by

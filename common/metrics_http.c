@@ -22,12 +22,12 @@ struct metrics_http {
     struct MHD_Daemon *daemon;
     int port;
     int stale_ms;
-    pthread_mutex_t lock;    /* guards the snapshot below */
-    char *metrics;           /* Prometheus text */
+    pthread_mutex_t lock; /* guards the snapshot below */
+    char *metrics;        /* Prometheus text */
     size_t metrics_len;
-    char *health;            /* JSON object text */
+    char *health; /* JSON object text */
     int ready;
-    int64_t published_ms;    /* monotonic time of the last snapshot, 0: none */
+    int64_t published_ms; /* monotonic time of the last snapshot, 0: none */
 };
 
 int metrics_http_is_loopback(const char *host)
@@ -64,8 +64,8 @@ static int split_listen(const char *listen, char *host, size_t hn, char *port, s
     return 0;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
-                             size_t len)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                             char *body, size_t len)
 {
     /* body is malloc'd and handed to libmicrohttpd, which frees it. */
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -89,8 +89,9 @@ static char *text_copy(const char *s, size_t *len)
     return out;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_len, void **state)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_len, void **state)
 {
     metrics_http *h = cls;
     (void)version;
@@ -125,12 +126,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             /* the loop's object with "snapshot_age_ms" added before its closing brace */
             size_t keep = bl > 0 && body[bl - 1] == '}' ? bl - 1 : bl;
             memcpy(b, body, keep);
-            snprintf(b + keep, 64, "%s\"snapshot_age_ms\":%lld}\n", keep > 1 ? "," : "", (long long)age);
+            snprintf(b + keep, 64, "%s\"snapshot_age_ms\":%lld}\n", keep > 1 ? "," : "",
+                     (long long)age);
         }
         pthread_mutex_unlock(&h->lock);
         if (!b)
             return MHD_NO;
-        return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", b, strlen(b));
+        return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", b,
+                     strlen(b));
     }
     size_t n;
     char *b = text_copy("not found: try /metrics or /healthz\n", &n);
@@ -146,14 +149,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn_limited("metrics endpoint: %s", line);
 }
 
-metrics_http *metrics_http_start(const char *listen, int allow_remote, int stale_ms, char *err, size_t errlen)
+metrics_http *metrics_http_start(const char *listen, int allow_remote, int stale_ms, char *err,
+                                 size_t errlen)
 {
     char host[256], port[8];
     if (split_listen(listen, host, sizeof(host), port, sizeof(port))) {
-        snprintf(err, errlen, "service.metrics_listen: \"%s\" is not HOST:PORT or [V6ADDR]:PORT", listen);
+        snprintf(err, errlen, "service.metrics_listen: \"%s\" is not HOST:PORT or [V6ADDR]:PORT",
+                 listen);
         return NULL;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *ai = NULL;
     int ge = getaddrinfo(host, port, &hints, &ai);
     if (ge) {
@@ -164,7 +170,8 @@ metrics_http *metrics_http_start(const char *listen, int allow_remote, int stale
     getnameinfo(ai->ai_addr, ai->ai_addrlen, numeric, sizeof(numeric), NULL, 0, NI_NUMERICHOST);
     if (!allow_remote && !metrics_http_is_loopback(numeric)) {
         snprintf(err, errlen,
-                 "service.metrics_listen: %s (%s) is not a loopback address; set service.metrics_allow_remote = "
+                 "service.metrics_listen: %s (%s) is not a loopback address; set "
+                 "service.metrics_allow_remote = "
                  "true to expose metrics beyond this host",
                  listen, numeric);
         freeaddrinfo(ai);
@@ -177,12 +184,15 @@ metrics_http *metrics_http_start(const char *listen, int allow_remote, int stale
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger goes first so that libmicrohttpd reports option errors through it. */
-    h->daemon = MHD_start_daemon(flags, (uint16_t)atoi(port), NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-                                 mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-                                 (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(flags, (uint16_t)atoi(port), NULL, NULL, on_request, h,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                                 ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
-        snprintf(err, errlen, "service.metrics_listen: cannot listen on %s (address in use or not local?)", listen);
+        snprintf(err, errlen,
+                 "service.metrics_listen: cannot listen on %s (address in use or not local?)",
+                 listen);
         pthread_mutex_destroy(&h->lock);
         free(h);
         return NULL;
@@ -197,8 +207,8 @@ int metrics_http_port(const metrics_http *h)
     return h->port;
 }
 
-void metrics_http_publish(metrics_http *h, const char *metrics, size_t metrics_len, const char *health_json,
-                          int ready)
+void metrics_http_publish(metrics_http *h, const char *metrics, size_t metrics_len,
+                          const char *health_json, int ready)
 {
     char *m = xmalloc(metrics_len + 1);
     memcpy(m, metrics, metrics_len);

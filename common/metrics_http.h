@@ -29,8 +29,8 @@ metrics_http *metrics_http_start(const char *listen, int allow_remote, int stale
 /* The port actually bound. */
 int metrics_http_port(const metrics_http *h);
 /* Replace the snapshot (both texts are copied). */
-void metrics_http_publish(metrics_http *h, const char *metrics, size_t metrics_len, const char *health_json,
-                          int ready);
+void metrics_http_publish(metrics_http *h, const char *metrics, size_t metrics_len,
+                          const char *health_json, int ready);
 /* Stop the thread, close the socket, free. NULL is fine. */
 void metrics_http_stop(metrics_http *h);
 

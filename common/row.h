@@ -42,39 +42,39 @@ typedef struct {
         int64_t l;
         double d;
         const char *s;
-        const int64_t *la;  /* (n) */
-        const double *da;   /* (n) */
-        const mts_str *sa;  /* (n) */
+        const int64_t *la; /* (n) */
+        const double *da;  /* (n) */
+        const mts_str *sa; /* (n) */
     } u;
 } mts_value;
 
 typedef struct {
-    char *name;            /* dotted path for nested fields, e.g. "context.device" */
+    char *name; /* dotted path for nested fields, e.g. "context.device" */
     field_kind kind;
-    uint64_t task_mask;    /* bit t set: task t's schema has this field */
-    mts_value dflt;        /* used when absent; arrays/strings point into the layout */
-    char *dflt_text;       /* the default as text, for `schema unify` */
-    char *type_text;       /* the Avro type as text, for `schema unify` */
+    uint64_t task_mask; /* bit t set: task t's schema has this field */
+    mts_value dflt;     /* used when absent; arrays/strings point into the layout */
+    char *dflt_text;    /* the default as text, for `schema unify` */
+    char *type_text;    /* the Avro type as text, for `schema unify` */
 } mts_field;
 
 typedef struct {
     int n_fields;
-    mts_field *fields;     /* (n_fields) */
+    mts_field *fields; /* (n_fields) */
     int n_tasks;
-    char **task_names;     /* (n_tasks) */
-    void *owner;           /* private: storage for defaults */
+    char **task_names; /* (n_tasks) */
+    void *owner;       /* private: storage for defaults */
 } mts_layout;
 
 /* Slot index of a field by name, or -1. */
 int layout_find(const mts_layout *l, const char *name);
 
 typedef struct {
-    int task;              /* task whose record this is */
-    int topic;             /* index of the source topic in the configuration */
+    int task;  /* task whose record this is */
+    int topic; /* index of the source topic in the configuration */
     int32_t partition;
     int64_t offset;
-    int64_t timestamp_ms;  /* Kafka message timestamp */
-    mts_value *v;          /* (n_fields) in layout order */
+    int64_t timestamp_ms; /* Kafka message timestamp */
+    mts_value *v;         /* (n_fields) in layout order */
 } mts_row;
 
 /* Numeric view of a scalar slot of kind k (FK_LONG or FK_DOUBLE); 0 when null. */

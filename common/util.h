@@ -43,9 +43,9 @@ char *arena_strndup(mts_arena *a, const char *s, size_t n);
 void arena_reset(mts_arena *a);
 void arena_free(mts_arena *a);
 
-int64_t now_ms(void);      /* wall clock, ms since the epoch */
-int64_t mono_ms(void);     /* monotonic clock, ms */
-double mono_sec(void);     /* monotonic clock, seconds */
+int64_t now_ms(void);  /* wall clock, ms since the epoch */
+int64_t mono_ms(void); /* monotonic clock, ms */
+double mono_sec(void); /* monotonic clock, seconds */
 
 /* Deterministic pseudo-random numbers (splitmix64 seeding xoshiro256**). */
 typedef struct {
@@ -54,8 +54,8 @@ typedef struct {
 
 void rng_seed(mts_rng *r, uint64_t seed);
 uint64_t rng_next(mts_rng *r);
-double rng_uniform(mts_rng *r);  /* [0, 1) */
-double rng_normal(mts_rng *r);   /* N(0, 1) */
+double rng_uniform(mts_rng *r);             /* [0, 1) */
+double rng_normal(mts_rng *r);              /* N(0, 1) */
 uint64_t rng_below(mts_rng *r, uint64_t n); /* [0, n) */
 
 uint64_t hash64(const void *p, size_t n); /* FNV-1a then a 64-bit mix */

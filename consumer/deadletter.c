@@ -25,8 +25,8 @@ int deadletter_send(rd_kafka_t *producer, const char *dlq_topic, const rd_kafka_
     rd_kafka_header_add(h, "mtlstream.topic", -1, topic, -1);
     rd_kafka_header_add(h, "mtlstream.partition", -1, part, -1);
     rd_kafka_header_add(h, "mtlstream.offset", -1, off, -1);
-    if (producer_send(producer, dlq_topic, msg->key, msg->key_len, msg->payload, msg->len, h, PRODUCE_DLQ,
-                      mono_ms() + DLQ_SEND_BOUND_MS, err, errlen)) {
+    if (producer_send(producer, dlq_topic, msg->key, msg->key_len, msg->payload, msg->len, h,
+                      PRODUCE_DLQ, mono_ms() + DLQ_SEND_BOUND_MS, err, errlen)) {
         rd_kafka_headers_destroy(h); /* not taken over on failure */
         return -1;
     }

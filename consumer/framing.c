@@ -61,14 +61,16 @@ int framing_parse(framing_kind k, const uint8_t *msg, size_t len, uint64_t *sche
                      len ? msg[0] : 0, looks_like(msg, len));
             return -1;
         }
-        *schema_key = (uint64_t)msg[1] << 24 | (uint64_t)msg[2] << 16 | (uint64_t)msg[3] << 8 | msg[4];
+        *schema_key =
+            (uint64_t)msg[1] << 24 | (uint64_t)msg[2] << 16 | (uint64_t)msg[3] << 8 | msg[4];
         *body = msg + CONFLUENT_HEADER;
         *body_len = len - CONFLUENT_HEADER;
         return 0;
     case FRAMING_SINGLE_OBJECT:
         if (len < SINGLE_OBJECT_HEADER || msg[0] != 0xC3 || msg[1] != 0x01) {
-            snprintf(err, errlen, "not single-object framed: %zu bytes, first bytes 0x%02x 0x%02x%s",
-                     len, len ? msg[0] : 0, len > 1 ? msg[1] : 0, looks_like(msg, len));
+            snprintf(err, errlen,
+                     "not single-object framed: %zu bytes, first bytes 0x%02x 0x%02x%s", len,
+                     len ? msg[0] : 0, len > 1 ? msg[1] : 0, looks_like(msg, len));
             return -1;
         }
         *schema_key = 0;

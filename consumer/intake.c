@@ -22,14 +22,14 @@
 #include <string.h>
 
 typedef struct {
-    int id;                /* Confluent id */
-    uint64_t fingerprint;  /* CRC-64-AVRO of the canonical form */
+    int id;               /* Confluent id */
+    uint64_t fingerprint; /* CRC-64-AVRO of the canonical form */
     av_schema *schema;
 } writer_schema;
 
 typedef struct {
-    int task;                       /* whose rows these are */
-    int id_slots[2];                /* slots that must be present (ids), -1 unused */
+    int task;        /* whose rows these are */
+    int id_slots[2]; /* slots that must be present (ids), -1 unused */
     int label_slot;
 } task_binding;
 
@@ -39,21 +39,21 @@ struct intake {
     rd_kafka_t *dlq;
     framing_kind framing;
 
-    av_schema *readers[CFG_MAX_TASKS];  /* (n_tasks) reader schemas */
-    writer_schema *writers;             /* (n_writers) */
+    av_schema *readers[CFG_MAX_TASKS]; /* (n_tasks) reader schemas */
+    writer_schema *writers;            /* (n_writers) */
     int n_writers;
-    mts_plan **plans;                   /* (n_tasks, n_writers + 1); last: plain framing */
+    mts_plan **plans; /* (n_tasks, n_writers + 1); last: plain framing */
     mts_layout *layout;
     task_binding bind[CFG_MAX_TASKS];
 
     /* current batch */
-    mts_row *rows;                      /* (batch_size) */
-    mts_value *values;                  /* (batch_size, n_fields) */
+    mts_row *rows;     /* (batch_size) */
+    mts_value *values; /* (batch_size, n_fields) */
     int n_rows;
     mts_arena arena;
-    intake_progress *progress;          /* (n_progress) per partition: what the batch covers */
+    intake_progress *progress; /* (n_progress) per partition: what the batch covers */
     int n_progress, cap_progress;
-    intake_progress *stops;             /* (n_stops) replay: next_offset = first offset not read */
+    intake_progress *stops; /* (n_stops) replay: next_offset = first offset not read */
     int n_stops;
     int64_t batch_started_ms;
 
@@ -112,16 +112,19 @@ static int compile_plans(intake *in, char *err, size_t errlen)
         int usable = 0;
         char e[512];
         for (int w = 0; w < in->n_writers; w++) {
-            mts_plan *p = plan_compile(in->writers[w].schema, in->readers[t], in->layout, t, e, sizeof(e));
+            mts_plan *p =
+                plan_compile(in->writers[w].schema, in->readers[t], in->layout, t, e, sizeof(e));
             if (p)
                 usable++;
             else
-                log_debug("task %s cannot read schema id %d: %s", c->tasks[t].name, in->writers[w].id, e);
+                log_debug("task %s cannot read schema id %d: %s", c->tasks[t].name,
+                          in->writers[w].id, e);
             in->plans[plan_index(in, t, w)] = p;
         }
         mts_plan *self = plan_compile(in->readers[t], in->readers[t], in->layout, t, e, sizeof(e));
         if (!self) {
-            snprintf(err, errlen, "task %s: schema %s: %s", c->tasks[t].name, c->tasks[t].schema_file, e);
+            snprintf(err, errlen, "task %s: schema %s: %s", c->tasks[t].name,
+                     c->tasks[t].schema_file, e);
             return -1;
         }
         in->plans[plan_index(in, t, in->n_writers)] = self;
@@ -154,24 +157,25 @@ static int bind_fields(intake *in, char *err, size_t errlen)
             if (!ids[k])
                 continue;
             b->id_slots[k] = layout_find(in->layout, ids[k]);
-            if (b->id_slots[k] < 0 || !(in->layout->fields[b->id_slots[k]].task_mask & (1ULL << t))) {
-                snprintf(err, errlen, "task %s: id field \"%s\" is not in its schema %s", ct->name, ids[k],
-                         ct->schema_file);
+            if (b->id_slots[k] < 0 ||
+                !(in->layout->fields[b->id_slots[k]].task_mask & (1ULL << t))) {
+                snprintf(err, errlen, "task %s: id field \"%s\" is not in its schema %s", ct->name,
+                         ids[k], ct->schema_file);
                 return -1;
             }
         }
         b->label_slot = layout_find(in->layout, ct->label);
         if (b->label_slot < 0 || !(in->layout->fields[b->label_slot].task_mask & (1ULL << t))) {
-            snprintf(err, errlen, "task %s: label field \"%s\" is not in its schema %s", ct->name, ct->label,
-                     ct->schema_file);
+            snprintf(err, errlen, "task %s: label field \"%s\" is not in its schema %s", ct->name,
+                     ct->label, ct->schema_file);
             return -1;
         }
     }
     return 0;
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
-                         void *opaque)
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     intake *in = opaque;
     int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
@@ -219,25 +223,33 @@ intake *intake_new(const mts_config *c, rd_kafka_t *dlq_producer, char *err, siz
     in->dlq = dlq_producer;
     arena_init(&in->arena, 1 << 20);
     if (framing_from_name(c->framing, &in->framing)) {
-        snprintf(err, errlen, "%s: input.framing: \"%s\" is not one of confluent, single-object, plain",
-                 c->path, c->framing);
+        snprintf(err, errlen,
+                 "%s: input.framing: \"%s\" is not one of confluent, single-object, plain", c->path,
+                 c->framing);
         goto fail;
     }
-    if (load_schemas(in, err, errlen) || compile_plans(in, err, errlen) || bind_fields(in, err, errlen))
+    if (load_schemas(in, err, errlen) || compile_plans(in, err, errlen) ||
+        bind_fields(in, err, errlen))
         goto fail;
     /* one message gives a row per task reading its topic: room for a full batch plus one message */
     in->rows = xcalloc((size_t)c->batch_size + c->n_tasks, sizeof(mts_row));
-    in->values = xcalloc(((size_t)c->batch_size + c->n_tasks) * in->layout->n_fields, sizeof(mts_value));
+    in->values =
+        xcalloc(((size_t)c->batch_size + c->n_tasks) * in->layout->n_fields, sizeof(mts_value));
 
     /* Offsets are committed by the caller after a checkpoint only, and the
      * rebalance callback is written for these protocols: not the user's to
      * change. */
     static const char *const defaults[] = {"auto.offset.reset", "earliest", NULL};
-    const char *const forced[] = {"enable.auto.offset.store", "false",
-                                  "enable.auto.commit", "false",
-                                  "partition.assignment.strategy", "cooperative-sticky",
-                                  "enable.partition.eof", "false",
-                                  "group.id", c->group_id,
+    const char *const forced[] = {"enable.auto.offset.store",
+                                  "false",
+                                  "enable.auto.commit",
+                                  "false",
+                                  "partition.assignment.strategy",
+                                  "cooperative-sticky",
+                                  "enable.partition.eof",
+                                  "false",
+                                  "group.id",
+                                  c->group_id,
                                   NULL};
     rd_kafka_conf_t *conf = kafka_conf_new(c, defaults, forced, err, errlen);
     if (!conf)
@@ -301,7 +313,8 @@ rd_kafka_t *intake_consumer(const intake *in)
     return in->consumer;
 }
 
-static intake_progress *find_progress(intake_progress *v, int n, const char *topic, int32_t partition)
+static intake_progress *find_progress(intake_progress *v, int n, const char *topic,
+                                      int32_t partition)
 {
     for (int i = 0; i < n; i++)
         if (v[i].partition == partition && !strcmp(v[i].topic, topic))
@@ -336,12 +349,14 @@ int intake_subscribe(intake *in, char *err, size_t errlen)
      * metadata first, so an unreachable broker or a missing topic is a clear
      * start-up error (exit 69) rather than a service that waits silently. */
     for (int t = 0; t < in->cfg->n_tasks; t++)
-        if (kafka_partition_count(in->consumer, in->cfg->tasks[t].topic, SUBSCRIBE_CHECK_MS, err, errlen) < 0)
+        if (kafka_partition_count(in->consumer, in->cfg->tasks[t].topic, SUBSCRIBE_CHECK_MS, err,
+                                  errlen) < 0)
             return -1;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(in->cfg->n_tasks);
     for (int t = 0; t < in->cfg->n_tasks; t++)
         if (config_task_by_topic(in->cfg, in->cfg->tasks[t].topic) == t) /* each topic once */
-            rd_kafka_topic_partition_list_add(topics, in->cfg->tasks[t].topic, RD_KAFKA_PARTITION_UA);
+            rd_kafka_topic_partition_list_add(topics, in->cfg->tasks[t].topic,
+                                              RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(in->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
@@ -374,7 +389,8 @@ decode_reason intake_decode(intake *in, int task, const uint8_t *msg, size_t len
     const mts_plan *p = find_plan(in, task, key);
     if (!p) {
         snprintf(err, errlen, "schema %s %" PRIu64 " is not one task %s can read",
-                 in->framing == FRAMING_CONFLUENT ? "id" : "fingerprint", key, in->cfg->tasks[task].name);
+                 in->framing == FRAMING_CONFLUENT ? "id" : "fingerprint", key,
+                 in->cfg->tasks[task].name);
         return DR_UNKNOWN_SCHEMA;
     }
     row->task = task;
@@ -391,7 +407,8 @@ decode_reason intake_decode(intake *in, int task, const uint8_t *msg, size_t len
     }
     const mts_value *lv = &row->v[b->label_slot];
     if (!lv->present || lv->is_null) {
-        snprintf(err, errlen, "label field %s is missing or null", in->layout->fields[b->label_slot].name);
+        snprintf(err, errlen, "label field %s is missing or null",
+                 in->layout->fields[b->label_slot].name);
         return DR_MISSING_FIELD;
     }
     return DR_OK;
@@ -405,7 +422,8 @@ static void note_offset(intake *in, int task, const rd_kafka_message_t *m, int d
     if (!p) {
         if (in->n_progress == in->cap_progress) {
             in->cap_progress = in->cap_progress ? 2 * in->cap_progress : 16;
-            in->progress = xrealloc(in->progress, (size_t)in->cap_progress * sizeof(intake_progress));
+            in->progress =
+                xrealloc(in->progress, (size_t)in->cap_progress * sizeof(intake_progress));
         }
         p = &in->progress[in->n_progress++];
         memset(p, 0, sizeof(*p));
@@ -424,11 +442,13 @@ static void note_offset(intake *in, int task, const rd_kafka_message_t *m, int d
 static void rewind_to(intake *in, const rd_kafka_message_t *m)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset = m->offset;
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+        m->offset;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(in->consumer, l, -1);
     if (e) {
-        log_err_limited("rewinding %s [%" PRId32 "] to %" PRId64 ": %s", rd_kafka_topic_name(m->rkt),
-                        m->partition, m->offset, rd_kafka_error_string(e));
+        log_err_limited("rewinding %s [%" PRId32 "] to %" PRId64 ": %s",
+                        rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+                        rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -477,8 +497,8 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
         row->offset = m->offset;
         row->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
         err[0] = '\0';
-        decode_reason r = intake_decode(in, task, m->payload, m->payload ? m->len : 0, row, &in->arena, err,
-                                        sizeof(err));
+        decode_reason r = intake_decode(in, task, m->payload, m->payload ? m->len : 0, row,
+                                        &in->arena, err, sizeof(err));
         if (r == DR_OK) {
             rows++;
             continue;
@@ -497,20 +517,21 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
         for (int t = 0; failed && t < in->cfg->n_tasks; t++)
             if (failed & (1ULL << t)) {
                 in->stats.task_skipped[t]++;
-                log_debug("%s [%" PRId32 "] @%" PRId64 ": task %s cannot use it (another task did)", topic,
-                          m->partition, m->offset, in->cfg->tasks[t].name);
+                log_debug("%s [%" PRId32 "] @%" PRId64 ": task %s cannot use it (another task did)",
+                          topic, m->partition, m->offset, in->cfg->tasks[t].name);
             }
         return 0;
     }
     char dlq_err[256];
-    if (deadletter_send(in->dlq, in->cfg->dead_letter_topic, m, decode_reason_name(first_r), first_err, dlq_err,
-                        sizeof(dlq_err))) {
+    if (deadletter_send(in->dlq, in->cfg->dead_letter_topic, m, decode_reason_name(first_r),
+                        first_err, dlq_err, sizeof(dlq_err))) {
         for (int t = 0; t < in->cfg->n_tasks; t++)
             if (failed & (1ULL << t))
                 in->stats.consumed[t]--; /* it will be read again */
         in->stats.dlq_failures++;
-        log_err_limited("%s [%" PRId32 "] @%" PRId64 ": %s, and dead-lettering failed: %s; will retry", topic,
-                        m->partition, m->offset, decode_reason_name(first_r), dlq_err);
+        log_err_limited("%s [%" PRId32 "] @%" PRId64
+                        ": %s, and dead-lettering failed: %s; will retry",
+                        topic, m->partition, m->offset, decode_reason_name(first_r), dlq_err);
         rewind_to(in, m);
         return -1;
     }
@@ -518,9 +539,10 @@ static int handle_message(intake *in, rd_kafka_message_t *m)
     in->stats.rejected[first_r]++;
     in->stats.rejected_total++;
     const char *why = decode_reason_name(first_r);
-    int named = !strncmp(first_err, why, strlen(why)); /* decode errors start with the reason already */
-    log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s%s%s (dead-lettered)", topic, m->partition, m->offset,
-                     named ? "" : why, named ? "" : ": ", first_err);
+    int named =
+        !strncmp(first_err, why, strlen(why)); /* decode errors start with the reason already */
+    log_warn_limited("%s [%" PRId32 "] @%" PRId64 ": %s%s%s (dead-lettered)", topic, m->partition,
+                     m->offset, named ? "" : why, named ? "" : ": ", first_err);
     return 0;
 }
 

@@ -30,29 +30,32 @@
 typedef struct intake intake;
 
 typedef struct {
-    uint64_t consumed[CFG_MAX_TASKS];   /* messages read per task */
-    uint64_t rows[CFG_MAX_TASKS];       /* decoded and batched per task */
-    uint64_t task_skipped[CFG_MAX_TASKS]; /* messages of a shared topic this task could not use, another did */
-    uint64_t rejected[DR__COUNT];       /* dead-lettered per reason */
+    uint64_t consumed[CFG_MAX_TASKS];     /* messages read per task */
+    uint64_t rows[CFG_MAX_TASKS];         /* decoded and batched per task */
+    uint64_t task_skipped[CFG_MAX_TASKS]; /* messages of a shared topic this task could not use,
+                                             another did */
+    uint64_t rejected[DR__COUNT];         /* dead-lettered per reason */
     uint64_t rejected_total;
-    uint64_t kafka_errors;              /* consumer errors reported by librdkafka */
-    uint64_t dlq_failures;              /* dead letters that could not be queued (retried) */
-    int64_t first_message_ms;           /* monotonic time of the first message, 0 if none */
-    int64_t last_message_ms;            /* monotonic time of the last message, 0 if none */
+    uint64_t kafka_errors;    /* consumer errors reported by librdkafka */
+    uint64_t dlq_failures;    /* dead letters that could not be queued (retried) */
+    int64_t first_message_ms; /* monotonic time of the first message, 0 if none */
+    int64_t last_message_ms;  /* monotonic time of the last message, 0 if none */
 } intake_stats;
 
 /* Called when partitions are about to be revoked (lost: taken without a
  * clean revoke, committing them would be wrong), so the caller can learn
  * from the pending batch, checkpoint and commit first. */
-typedef void (*intake_revoke_fn)(void *opaque, const rd_kafka_topic_partition_list_t *parts, int lost);
+typedef void (*intake_revoke_fn)(void *opaque, const rd_kafka_topic_partition_list_t *parts,
+                                 int lost);
 /* Called with newly assigned partitions before they are assigned; it may
  * set parts->elems[i].offset (default RD_KAFKA_OFFSET_INVALID: the group's
  * committed offset, else the earliest). */
-typedef void (*intake_assign_fn)(void *opaque, rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *parts);
+typedef void (*intake_assign_fn)(void *opaque, rd_kafka_t *consumer,
+                                 rd_kafka_topic_partition_list_t *parts);
 
 /* What the current batch covers in one partition. */
 typedef struct {
-    const char *topic;   /* the task's topic (owned by the configuration) */
+    const char *topic; /* the task's topic (owned by the configuration) */
     int32_t partition;
     int64_t next_offset; /* offset after the batch's last message of this partition */
     uint32_t rows;       /* messages that became rows of the batch */

@@ -29,20 +29,20 @@
 #define PLAN_MAX_DEPTH 64 /* nesting of skipped values (recursive writer types) */
 
 typedef enum {
-    OP_BOOL,     /* scalar reads: into slot, converted to op->dst */
+    OP_BOOL, /* scalar reads: into slot, converted to op->dst */
     OP_INT,
     OP_LONG,
     OP_FLOAT,
     OP_DOUBLE,
-    OP_STRING,   /* string or bytes */
-    OP_FIXED,    /* size bytes */
-    OP_DECIMAL,  /* bytes (size < 0) or fixed (size) -> double, / 10^scale */
-    OP_ENUM,     /* writer index -> reader symbol */
-    OP_ARRAY,    /* blocks of elem */
-    OP_UNION,    /* branch index -> branches[i] */
-    OP_NULL,     /* writer null: slots[] become null */
-    OP_SKIP,     /* writer value the reader does not keep */
-    OP_FAIL,     /* reason */
+    OP_STRING,  /* string or bytes */
+    OP_FIXED,   /* size bytes */
+    OP_DECIMAL, /* bytes (size < 0) or fixed (size) -> double, / 10^scale */
+    OP_ENUM,    /* writer index -> reader symbol */
+    OP_ARRAY,   /* blocks of elem */
+    OP_UNION,   /* branch index -> branches[i] */
+    OP_NULL,    /* writer null: slots[] become null */
+    OP_SKIP,    /* writer value the reader does not keep */
+    OP_FAIL,    /* reason */
 } opcode;
 
 typedef struct prog prog;
@@ -50,18 +50,18 @@ typedef struct op op;
 
 struct op {
     opcode code;
-    field_kind dst;      /* slot kind (arrays: the array kind) */
+    field_kind dst; /* slot kind (arrays: the array kind) */
     int slot;
-    int to_float;        /* reader type is float: round through float */
-    int size;            /* fixed size; decimal: fixed size or -1 for bytes */
-    int scale;           /* decimal */
-    const char *where;   /* field path, for messages (plan-owned) */
-    mts_str *enum_map;   /* (n_enum) writer symbol -> reader symbol; p NULL: unknown */
+    int to_float;      /* reader type is float: round through float */
+    int size;          /* fixed size; decimal: fixed size or -1 for bytes */
+    int scale;         /* decimal */
+    const char *where; /* field path, for messages (plan-owned) */
+    mts_str *enum_map; /* (n_enum) writer symbol -> reader symbol; p NULL: unknown */
     int n_enum;
-    op *elem;            /* array element */
-    prog *branches;      /* (n_branches) union */
+    op *elem;       /* array element */
+    prog *branches; /* (n_branches) union */
     int n_branches;
-    int *slots;          /* (n_slots) OP_NULL */
+    int *slots; /* (n_slots) OP_NULL */
     int n_slots;
     const av_schema *skip; /* OP_SKIP: a copy owned by the plan (see skip_types) */
     decode_reason fail;
@@ -76,16 +76,16 @@ struct mts_plan {
     prog main;
     int n_fields;
     int task;
-    mts_value *tmpl;     /* (n_fields) initial row */
-    mts_arena store;     /* strings: reader defaults, enum symbols, paths */
+    mts_value *tmpl;      /* (n_fields) initial row */
+    mts_arena store;      /* strings: reader defaults, enum symbols, paths */
     av_schema *skip_root; /* the writer schema, re-parsed: owns the types skipped */
 };
 
 const char *decode_reason_name(decode_reason r)
 {
-    static const char *names[] = {"ok",         "truncated",     "bad_length",     "bad_union",
-                                  "bad_enum",   "trailing_bytes", "not_finite",    "too_long",
-                                  "missing_field", "framing",    "unknown_schema", "bad_value"};
+    static const char *names[] = {
+        "ok",         "truncated", "bad_length",    "bad_union", "bad_enum",       "trailing_bytes",
+        "not_finite", "too_long",  "missing_field", "framing",   "unknown_schema", "bad_value"};
     return (unsigned)r < ARRAY_LEN(names) ? names[r] : "unknown";
 }
 
@@ -158,7 +158,8 @@ static int names_match(const av_schema *w, const av_schema *r)
     if (!strcmp(short_name(w->name), short_name(r->name)))
         return 1;
     for (int i = 0; i < r->n_aliases; i++)
-        if (!strcmp(r->aliases[i], w->name) || !strcmp(short_name(r->aliases[i]), short_name(w->name)))
+        if (!strcmp(r->aliases[i], w->name) ||
+            !strcmp(short_name(r->aliases[i]), short_name(w->name)))
             return 1;
     return 0;
 }
@@ -235,7 +236,8 @@ static int collect_slots(pcc *c, const av_schema *r, const char *path, int **slo
     if (r->type == AV_RECORD) {
         char *pre = path_join(c, path, ".");
         for (int i = 0; i < r->n_fields; i++)
-            if (collect_slots(c, r->fields[i].type, path_join(c, pre, r->fields[i].name), slots, n) < 0)
+            if (collect_slots(c, r->fields[i].type, path_join(c, pre, r->fields[i].name), slots,
+                              n) < 0)
                 return -1;
         return 0;
     }
@@ -263,7 +265,8 @@ static int dst_class(field_kind k)
 }
 
 /* Fill op o to read writer scalar w as reader scalar r into kind dst. */
-static int scalar_op(pcc *c, op *o, const av_schema *w, const av_schema *r, field_kind dst, const char *path)
+static int scalar_op(pcc *c, op *o, const av_schema *w, const av_schema *r, field_kind dst,
+                     const char *path)
 {
     o->dst = dst;
     o->where = path;
@@ -331,8 +334,8 @@ mismatch:
     return -1;
 }
 
-static int compile_record(pcc *c, prog *pg, const av_schema *w, const av_schema *wc, const av_schema *r,
-                          const char *prefix);
+static int compile_record(pcc *c, prog *pg, const av_schema *w, const av_schema *wc,
+                          const av_schema *r, const char *prefix);
 
 /* wc: the plan's own copy of w (same shape), which outlives the caller's. */
 static int emit_skip(pcc *c, prog *pg, const av_schema *wc, const char *path)
@@ -343,8 +346,8 @@ static int emit_skip(pcc *c, prog *pg, const av_schema *wc, const char *path)
     return 0;
 }
 
-static int compile_value(pcc *c, prog *pg, const av_schema *w, const av_schema *wc, const av_schema *r,
-                         const char *path)
+static int compile_value(pcc *c, prog *pg, const av_schema *w, const av_schema *wc,
+                         const av_schema *r, const char *path)
 {
     if (w->type == AV_UNION) {
         op *o = emit(pg, OP_UNION);
@@ -394,8 +397,8 @@ static int compile_value(pcc *c, prog *pg, const av_schema *w, const av_schema *
     }
     if (rs->type == AV_RECORD) {
         if (w->type != AV_RECORD || !names_match(w, rs)) {
-            pcerr(c, "field %s: writer %s %s cannot be read as record %s", path, av_type_name(w->type),
-                  w->name ? w->name : "", rs->name);
+            pcerr(c, "field %s: writer %s %s cannot be read as record %s", path,
+                  av_type_name(w->type), w->name ? w->name : "", rs->name);
             return -1;
         }
         return compile_record(c, pg, w, wc, rs, path_join(c, path, "."));
@@ -448,7 +451,8 @@ static int apply_default(pcc *c, const av_schema *r, const json_t *d, const char
             if (!sub)
                 sub = f->default_value;
             if (!sub) {
-                pcerr(c, "reader field %s%s: the default of %s has no value for it", pre, f->name, path);
+                pcerr(c, "reader field %s%s: the default of %s has no value for it", pre, f->name,
+                      path);
                 return -1;
             }
             if (json_is_null(d)) {
@@ -480,8 +484,8 @@ static int apply_default(pcc *c, const av_schema *r, const json_t *d, const char
     return 0;
 }
 
-static int compile_record(pcc *c, prog *pg, const av_schema *w, const av_schema *wc, const av_schema *r,
-                          const char *prefix)
+static int compile_record(pcc *c, prog *pg, const av_schema *w, const av_schema *wc,
+                          const av_schema *r, const char *prefix)
 {
     char *matched = xcalloc((size_t)r->n_fields + 1, 1);
     int rc = 0;
@@ -496,8 +500,8 @@ static int compile_record(pcc *c, prog *pg, const av_schema *w, const av_schema 
                     ri = k;
         }
         if (ri >= 0 && matched[ri]) {
-            pcerr(c, "writer fields %s%s and another both match reader field %s%s", prefix, wf->name,
-                  prefix, r->fields[ri].name);
+            pcerr(c, "writer fields %s%s and another both match reader field %s%s", prefix,
+                  wf->name, prefix, r->fields[ri].name);
             rc = -1;
         } else if (ri >= 0) {
             matched[ri] = 1;
@@ -515,7 +519,8 @@ static int compile_record(pcc *c, prog *pg, const av_schema *w, const av_schema 
         if (unify_strip_null(rf->type, &nullable)->type == AV_MAP)
             continue;
         if (!rf->default_value) {
-            pcerr(c, "reader field %s%s has no default and writer %s lacks it", prefix, rf->name, w->name);
+            pcerr(c, "reader field %s%s has no default and writer %s lacks it", prefix, rf->name,
+                  w->name);
             rc = -1;
             break;
         }
@@ -661,7 +666,8 @@ static decode_reason rd_scalar(const op *o, cur *c, scalar *out)
         if (c->len - c->pos < 4)
             return DR_TRUNCATED;
         const uint8_t *b = c->p + c->pos;
-        uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        uint32_t u =
+            (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
         float f;
         memcpy(&f, &u, 4);
         c->pos += 4;

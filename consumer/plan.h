@@ -22,17 +22,17 @@
 
 typedef enum {
     DR_OK,
-    DR_TRUNCATED,       /* data ended inside a value */
-    DR_BAD_LENGTH,      /* a length or count is negative or beyond the bytes left */
-    DR_BAD_UNION,       /* union branch index out of range or not readable */
-    DR_BAD_ENUM,        /* enum index out of range, or symbol unknown to the reader */
-    DR_TRAILING_BYTES,  /* bytes left after the record */
-    DR_NOT_FINITE,      /* NaN or infinity in a float/double field */
-    DR_TOO_LONG,        /* string > 1 MiB or array > 65536 elements */
-    DR_MISSING_FIELD,   /* a required field is absent */
-    DR_FRAMING,         /* message framing does not match the topic's */
-    DR_UNKNOWN_SCHEMA,  /* schema id / fingerprint not known */
-    DR_BAD_VALUE,       /* malformed varint, boolean not 0/1, int out of range, ... */
+    DR_TRUNCATED,      /* data ended inside a value */
+    DR_BAD_LENGTH,     /* a length or count is negative or beyond the bytes left */
+    DR_BAD_UNION,      /* union branch index out of range or not readable */
+    DR_BAD_ENUM,       /* enum index out of range, or symbol unknown to the reader */
+    DR_TRAILING_BYTES, /* bytes left after the record */
+    DR_NOT_FINITE,     /* NaN or infinity in a float/double field */
+    DR_TOO_LONG,       /* string > 1 MiB or array > 65536 elements */
+    DR_MISSING_FIELD,  /* a required field is absent */
+    DR_FRAMING,        /* message framing does not match the topic's */
+    DR_UNKNOWN_SCHEMA, /* schema id / fingerprint not known */
+    DR_BAD_VALUE,      /* malformed varint, boolean not 0/1, int out of range, ... */
     DR__COUNT
 } decode_reason;
 

@@ -19,13 +19,13 @@
 #include <string.h>
 
 typedef struct {
-    char **names;            /* (n_names) name and aliases seen for this slot */
+    char **names; /* (n_names) name and aliases seen for this slot */
     int n_names;
-    int first_task;          /* task that opened the slot */
-    const av_schema *type;   /* Avro type of the first task's field */
-    const av_schema *dtype;  /* type the default is written in */
-    const json_t *dflt;      /* explicit default, or NULL */
-    int dflt_null;           /* nullable with a null default (from a parent) */
+    int first_task;         /* task that opened the slot */
+    const av_schema *type;  /* Avro type of the first task's field */
+    const av_schema *dtype; /* type the default is written in */
+    const json_t *dflt;     /* explicit default, or NULL */
+    int dflt_null;          /* nullable with a null default (from a parent) */
 } slot_info;
 
 typedef struct {
@@ -116,7 +116,8 @@ int unify_kind(const av_schema *t, field_kind *kind, char *err, size_t errlen)
     if (t->type == AV_ARRAY) {
         field_kind k;
         if (scalar_kind(t->items, &k) < 0) {
-            snprintf(err, errlen, "arrays of %s are not supported in a row", av_type_name(t->items->type));
+            snprintf(err, errlen, "arrays of %s are not supported in a row",
+                     av_type_name(t->items->type));
             return -1;
         }
         *kind = k == FK_LONG ? FK_LONG_ARRAY : k == FK_DOUBLE ? FK_DOUBLE_ARRAY : FK_STRING_ARRAY;
@@ -171,8 +172,8 @@ static const char *latin1_bytes(const json_t *j, mts_arena *a, uint32_t *n)
 }
 
 /* Scalar default of Avro type t (not a union) into kind k. */
-static int scalar_default(const av_schema *t, const json_t *j, field_kind k, mts_arena *a, double *num,
-                          mts_str *str)
+static int scalar_default(const av_schema *t, const json_t *j, field_kind k, mts_arena *a,
+                          double *num, mts_str *str)
 {
     *num = 0;
     str->p = "";
@@ -266,7 +267,8 @@ int unify_default_value(const av_schema *t, const json_t *dflt, field_kind k, mt
     void *arr = n ? arena_alloc(store, n * el) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (scalar_default(base->items, json_array_get(dflt, i), k, store, &num, &str) < 0) {
-            snprintf(err, errlen, "cannot take a default array of %s", av_type_name(base->items->type));
+            snprintf(err, errlen, "cannot take a default array of %s",
+                     av_type_name(base->items->type));
             return -1;
         }
         if (k == FK_LONG_ARRAY)
@@ -283,8 +285,9 @@ int unify_default_value(const av_schema *t, const json_t *dflt, field_kind k, mt
 
 static void type_text(const av_schema *t, mts_buf *b)
 {
-    static const char *logical[] = {"",           "date",          "time-millis", "time-micros",
-                                    "timestamp-millis", "timestamp-micros", "decimal", "uuid"};
+    static const char *logical[] = {
+        "",        "date", "time-millis", "time-micros", "timestamp-millis", "timestamp-micros",
+        "decimal", "uuid"};
     const char *n = av_type_name(t->type);
     switch (t->type) {
     case AV_RECORD:
@@ -396,7 +399,8 @@ static int add_field(uctx *u, int task, const char *prefix, const av_field *f, c
         }
         field_kind k0 = mf->kind;
         if (k0 != kind) {
-            int widen = (k0 == FK_LONG && kind == FK_DOUBLE) || (k0 == FK_DOUBLE && kind == FK_LONG) ||
+            int widen = (k0 == FK_LONG && kind == FK_DOUBLE) ||
+                        (k0 == FK_DOUBLE && kind == FK_LONG) ||
                         (k0 == FK_LONG_ARRAY && kind == FK_DOUBLE_ARRAY) ||
                         (k0 == FK_DOUBLE_ARRAY && kind == FK_LONG_ARRAY);
             if (!widen) {
@@ -429,8 +433,8 @@ static int add_field(uctx *u, int task, const char *prefix, const av_field *f, c
 /* Flatten record rec of task into slots. parent_dflt: the enclosing field's
  * default object (or NULL); parent_null: the enclosing nullable record
  * defaults to null. stack: records being flattened (recursion check). */
-static int walk(uctx *u, int task, const av_schema *rec, const char *prefix, const json_t *parent_dflt,
-                int parent_null, const av_schema **stack, int depth)
+static int walk(uctx *u, int task, const av_schema *rec, const char *prefix,
+                const json_t *parent_dflt, int parent_null, const av_schema **stack, int depth)
 {
     for (int i = 0; i < depth; i++)
         if (stack[i] == rec) {
@@ -457,7 +461,8 @@ static int walk(uctx *u, int task, const av_schema *rec, const char *prefix, con
             char *p = join_path(prefix, f->name);
             char *pp = join_path(p, ".");
             free(p);
-            int rc = walk(u, task, t, pp, d && json_is_object(d) ? d : NULL, is_null, stack, depth + 1);
+            int rc =
+                walk(u, task, t, pp, d && json_is_object(d) ? d : NULL, is_null, stack, depth + 1);
             free(pp);
             if (rc < 0)
                 return -1;
@@ -536,15 +541,16 @@ mts_layout *layout_unify(av_schema *const *task_schemas, const char *const *task
         if (si->dflt_null) {
             memset(&mf->dflt, 0, sizeof(mf->dflt));
             mf->dflt.is_null = 1;
-        } else if (unify_default_value(dt, d, mf->kind, &st->arena, &mf->dflt, sub, sizeof(sub)) < 0) {
+        } else if (unify_default_value(dt, d, mf->kind, &st->arena, &mf->dflt, sub, sizeof(sub)) <
+                   0) {
             snprintf(err, errlen, "field %s: %s", mf->name, sub);
             goto fail;
         }
         if (si->dflt_null || d)
-            mf->dflt_text = si->dflt_null ? xstrdup("null")
-                                          : json_dumps(d, JSON_ENCODE_ANY | JSON_COMPACT);
+            mf->dflt_text =
+                si->dflt_null ? xstrdup("null") : json_dumps(d, JSON_ENCODE_ANY | JSON_COMPACT);
         else
-            mf->dflt_text = xstrdup(mf->kind == FK_STRING  ? "\"\" (implied)"
+            mf->dflt_text = xstrdup(mf->kind == FK_STRING       ? "\"\" (implied)"
                                     : mf->kind >= FK_LONG_ARRAY ? "[] (implied)"
                                                                 : "0 (implied)");
     }

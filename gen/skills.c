@@ -36,15 +36,15 @@ typedef struct {
     int split;
     char **tokens; /* (n_tokens) */
     int n_tokens;
-    span *spans;   /* (n_spans) skill and knowledge, distinct */
+    span *spans; /* (n_spans) skill and knowledge, distinct */
     int n_spans;
 } sentence;
 
 struct skill_store {
-    mts_arena arena;  /* every string and array of the corpus */
-    sentence *sents;  /* (n_sents) */
+    mts_arena arena; /* every string and array of the corpus */
+    sentence *sents; /* (n_sents) */
     size_t n_sents, cap_sents;
-    size_t *table;    /* (cap_table) entity index + 1, 0 = empty; keyed by id */
+    size_t *table; /* (cap_table) entity index + 1, 0 = empty; keyed by id */
     size_t cap_table;
     size_t cap_entities;
     size_t cap_events;
@@ -144,8 +144,8 @@ static unsigned lower_cp(unsigned cp)
     if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
         return cp + 32;
     if ((cp >= 0x100 && cp <= 0x137 && cp != 0x130 && !(cp & 1)) ||
-        (cp >= 0x139 && cp <= 0x148 && (cp & 1)) ||
-        (cp >= 0x14A && cp <= 0x177 && !(cp & 1)) || (cp >= 0x179 && cp <= 0x17E && (cp & 1)))
+        (cp >= 0x139 && cp <= 0x148 && (cp & 1)) || (cp >= 0x14A && cp <= 0x177 && !(cp & 1)) ||
+        (cp >= 0x179 && cp <= 0x17E && (cp & 1)))
         return cp + 1;
     if (cp == 0x178)
         return 0xFF;
@@ -219,8 +219,8 @@ static int bio_spans(const char *tags, int n, span *out, int *n_out)
 /* Adds a sentence from tokens and the two tag columns; the tokens must
  * already live in the arena. */
 static void add_sentence(skill_store *s, reader *r, const char *doc_id, int sentence_id,
-                         const char *domain, const char *language, int split, char **tokens,
-                         int n, const char *tags_skill, const char *tags_knowledge)
+                         const char *domain, const char *language, int split, char **tokens, int n,
+                         const char *tags_skill, const char *tags_knowledge)
 {
     if (s->n_sents == s->cap_sents) {
         s->cap_sents = s->cap_sents ? 2 * s->cap_sents : 1024;
@@ -396,8 +396,8 @@ static int read_skillspan(skill_store *s, skill_corpus *c, const char *dir, cons
 
 /* Kompetencer CoNLL: token TAB skill TAB knowledge; whitespace-only lines
  * end a sentence. A bad line is dropped from its sentence. */
-static int read_conll(skill_store *s, skill_corpus *c, const char *dir, const char *name,
-                      int split, const char *doc_id, char *err, size_t errlen)
+static int read_conll(skill_store *s, skill_corpus *c, const char *dir, const char *name, int split,
+                      const char *doc_id, char *err, size_t errlen)
 {
     char path[4096];
     FILE *f = open_input(dir, name, path, sizeof(path), err, errlen);
@@ -675,16 +675,15 @@ int skills_load(const char *data_dir, int include_danish, skill_corpus *out, cha
     skill_store *s = xcalloc(1, sizeof(*s));
     arena_init(&s->arena, 1 << 20);
     out->store = s;
-    int rc = read_skillspan(s, out, data_dir, "skillspan/train.json", SKILL_SPLIT_TRAIN, err,
-                            errlen);
+    int rc =
+        read_skillspan(s, out, data_dir, "skillspan/train.json", SKILL_SPLIT_TRAIN, err, errlen);
     if (rc == 0 && include_danish)
         rc = read_conll(s, out, data_dir, "kompetencer/kompetencer_danish_train.conll",
                         SKILL_SPLIT_TRAIN, "da-train", err, errlen);
     if (rc == 0)
         rc = read_skillspan(s, out, data_dir, "skillspan/dev.json", SKILL_SPLIT_DEV, err, errlen);
     if (rc == 0)
-        rc = read_skillspan(s, out, data_dir, "skillspan/test.json", SKILL_SPLIT_TEST, err,
-                            errlen);
+        rc = read_skillspan(s, out, data_dir, "skillspan/test.json", SKILL_SPLIT_TEST, err, errlen);
     if (rc == 0 && include_danish)
         rc = read_conll(s, out, data_dir, "kompetencer/kompetencer_danish_test.conll",
                         SKILL_SPLIT_TEST, "da-test", err, errlen);
@@ -697,7 +696,7 @@ int skills_load(const char *data_dir, int include_danish, skill_corpus *out, cha
     tag_sentences(s, out);
     if (out->n_malformed)
         log_notice("%s: skipped %zu malformed lines (first: %s)", data_dir, out->n_malformed,
-                 out->first_malformed);
+                   out->first_malformed);
     return 0;
 }
 

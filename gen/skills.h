@@ -61,8 +61,8 @@ typedef struct {
     const char *language; /* "en", "da" */
     int split;            /* SKILL_SPLIT_* */
     int64_t entity_id;
-    char *entity;         /* lower-cased surface form */
-    char **tokens;        /* (n_tokens) the sentence, original case */
+    char *entity;  /* lower-cased surface form */
+    char **tokens; /* (n_tokens) the sentence, original case */
     int n_tokens;
     int span_start, span_end; /* candidate tokens [span_start, span_end) */
     int label;
@@ -70,29 +70,29 @@ typedef struct {
 
 /* Counts per input file, to compare with the README's tables. */
 typedef struct {
-    const char *name;   /* e.g. "skillspan/train.json" */
+    const char *name; /* e.g. "skillspan/train.json" */
     int split;
     const char *language;
-    size_t lines;       /* lines read */
-    size_t sentences;   /* sentences kept */
+    size_t lines;     /* lines read */
+    size_t sentences; /* sentences kept */
     size_t skill_spans, knowledge_spans;
-    size_t malformed;   /* lines skipped */
+    size_t malformed; /* lines skipped */
 } skill_file_stats;
 
 typedef struct skill_store skill_store;
 
 typedef struct {
-    skill_event *events;     /* (n) */
+    skill_event *events; /* (n) */
     size_t n;
     size_t n_entities;
-    int64_t *entity_ids;     /* (n_entities) in order of first appearance in training */
-    char **entities;         /* (n_entities) their surface forms */
+    int64_t *entity_ids; /* (n_entities) in order of first appearance in training */
+    char **entities;     /* (n_entities) their surface forms */
     size_t n_sentences;
-    size_t n_malformed;      /* lines skipped, all files */
+    size_t n_malformed;        /* lines skipped, all files */
     char first_malformed[256]; /* "file:line: reason" of the first one, or "" */
     skill_file_stats files[5];
     int n_files;
-    skill_store *store;      /* private storage */
+    skill_store *store; /* private storage */
 } skill_corpus;
 
 /* Load and build the events. data_dir holds skillspan/ (and kompetencer/

@@ -36,21 +36,21 @@ static const double region_weights[] = {0.30, 0.20, 0.12, 0.10, 0.09, 0.08, 0.07
 static const double seniority_weights[] = {0.05, 0.20, 0.25, 0.20, 0.15, 0.10, 0.05};
 
 struct gen_world {
-    world_config cfg;  /* skill_ids points at skill_pool */
+    world_config cfg; /* skill_ids points at skill_pool */
     int d;
-    int64_t *skill_pool;   /* (n_skills) */
-    double *member_f;      /* (M, d) u_m */
-    double *company_f;     /* (C, d) v_c */
-    uint8_t *seniority;    /* (M) */
-    uint8_t *region;       /* (M) index into regions */
-    float *intent;         /* (M) true intent t_m */
-    uint8_t *has_intent;   /* (M) */
-    uint8_t *n_mskills;    /* (M) */
-    int64_t *mskills;      /* (M, MAX_SKILLS) */
-    double beta[3];        /* by gen_event_kind */
-    double p_view, p_apply;/* kind thresholds: u < p_view view, < p_view + p_apply apply */
-    mts_rng rng;           /* the stream */
-    int64_t t_ms;          /* timestamp of the last event */
+    int64_t *skill_pool;    /* (n_skills) */
+    double *member_f;       /* (M, d) u_m */
+    double *company_f;      /* (C, d) v_c */
+    uint8_t *seniority;     /* (M) */
+    uint8_t *region;        /* (M) index into regions */
+    float *intent;          /* (M) true intent t_m */
+    uint8_t *has_intent;    /* (M) */
+    uint8_t *n_mskills;     /* (M) */
+    int64_t *mskills;       /* (M, MAX_SKILLS) */
+    double beta[3];         /* by gen_event_kind */
+    double p_view, p_apply; /* kind thresholds: u < p_view view, < p_view + p_apply apply */
+    mts_rng rng;            /* the stream */
+    int64_t t_ms;           /* timestamp of the last event */
 };
 
 void world_config_defaults(world_config *c)
@@ -79,8 +79,7 @@ int world_config_check(const world_config *c, char *err, size_t errlen)
     if (c->n_members <= 0 || c->n_members > 50000000)
         return snprintf(err, errlen, "n_members %d out of range 1..50000000", c->n_members), -1;
     if (c->n_companies <= 0 || c->n_companies > 10000000)
-        return snprintf(err, errlen, "n_companies %d out of range 1..10000000", c->n_companies),
-               -1;
+        return snprintf(err, errlen, "n_companies %d out of range 1..10000000", c->n_companies), -1;
     if (c->latent_dim <= 0 || c->latent_dim > 1024)
         return snprintf(err, errlen, "latent_dim %d out of range 1..1024", c->latent_dim), -1;
     if (!isfinite(c->apply_share) || c->apply_share < 0 || c->apply_share > 1000)
@@ -162,8 +161,8 @@ static void draw_context(const gen_world *w, mts_rng *r, gen_event_kind kind, ge
         break;
     }
     case EV_INMAIL:
-        ev->recruiter_id = RECRUITER_ID_BASE + (int64_t)c * 8 +
-                           (int64_t)rng_below(r, RECRUITERS_PER_COMPANY);
+        ev->recruiter_id =
+            RECRUITER_ID_BASE + (int64_t)c * 8 + (int64_t)rng_below(r, RECRUITERS_PER_COMPANY);
         ev->message_length = 200 + (int)rng_below(r, 1800);
         break;
     }
@@ -240,8 +239,8 @@ gen_world *world_new(const world_config *c)
     for (size_t k = 0; k < ns; k++) {
         char name[48];
         snprintf(name, sizeof(name), "synthetic-skill-%zu", k);
-        w->skill_pool[k] = c->n_skill_ids ? c->skill_ids[k]
-                                          : (int64_t)(hash64(name, strlen(name)) >> 1);
+        w->skill_pool[k] =
+            c->n_skill_ids ? c->skill_ids[k] : (int64_t)(hash64(name, strlen(name)) >> 1);
     }
     w->cfg.skill_ids = w->skill_pool;
     w->cfg.n_skill_ids = ns;
@@ -280,8 +279,8 @@ gen_world *world_new(const world_config *c)
         for (int i = 0; i < d; i++)
             u[i] = sqrt(1.0 - SKILL_SHARE) * sd * rng_normal(&r) +
                    sqrt(SKILL_SHARE) * mix[i] / sqrt((double)got);
-        w->seniority[m] = (uint8_t)pick_weighted(&r, seniority_weights,
-                                                 (int)ARRAY_LEN(seniority_weights));
+        w->seniority[m] =
+            (uint8_t)pick_weighted(&r, seniority_weights, (int)ARRAY_LEN(seniority_weights));
         w->region[m] = (uint8_t)pick_weighted(&r, region_weights, (int)ARRAY_LEN(region_weights));
         w->intent[m] = (float)sigmoid(-0.3 + 1.2 * rng_normal(&r));
         w->has_intent[m] = rng_uniform(&r) < 0.7;

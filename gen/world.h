@@ -61,19 +61,19 @@
 #include <stdint.h>
 
 typedef struct {
-    int n_members;              /* default 2000 */
-    int n_companies;            /* default 300 */
-    int latent_dim;             /* default 8 */
-    uint64_t seed;              /* default 42 */
-    double apply_share;         /* apply events per view event, default 0.10 */
-    double inmail_share;        /* InMail events per view event, default 0.03 */
-    double alpha;               /* weight of the affinity in every logit, default 2.5 */
-    double view_rate;           /* target mean label of views, default 0.30 */
-    double apply_rate;          /* target mean label of applies, default 0.10 */
-    double inmail_rate;         /* target mean label of InMails, default 0.05 */
-    int64_t start_ms;           /* timestamp of the first event, default 1700000000000 */
-    const int64_t *skill_ids;   /* (n_skill_ids) pool of member skills, e.g. the skill
-                                   corpus' entity ids; NULL: 500 synthetic ids. Copied. */
+    int n_members;            /* default 2000 */
+    int n_companies;          /* default 300 */
+    int latent_dim;           /* default 8 */
+    uint64_t seed;            /* default 42 */
+    double apply_share;       /* apply events per view event, default 0.10 */
+    double inmail_share;      /* InMail events per view event, default 0.03 */
+    double alpha;             /* weight of the affinity in every logit, default 2.5 */
+    double view_rate;         /* target mean label of views, default 0.30 */
+    double apply_rate;        /* target mean label of applies, default 0.10 */
+    double inmail_rate;       /* target mean label of InMails, default 0.05 */
+    int64_t start_ms;         /* timestamp of the first event, default 1700000000000 */
+    const int64_t *skill_ids; /* (n_skill_ids) pool of member skills, e.g. the skill
+                                 corpus' entity ids; NULL: 500 synthetic ids. Copied. */
     size_t n_skill_ids;
 } world_config;
 
@@ -88,8 +88,8 @@ gen_world *world_new(const world_config *c);
 void world_free(gen_world *w);
 const world_config *world_get_config(const gen_world *w); /* skill_ids points into w */
 
-int64_t world_member_id(const gen_world *w, int i);  /* 0 <= i < n_members */
-int64_t world_company_id(const gen_world *w, int j); /* 0 <= j < n_companies */
+int64_t world_member_id(const gen_world *w, int i);              /* 0 <= i < n_members */
+int64_t world_company_id(const gen_world *w, int j);             /* 0 <= j < n_companies */
 int world_member_index(const gen_world *w, int64_t member_id);   /* -1 if not a member */
 int world_company_index(const gen_world *w, int64_t company_id); /* -1 if not a company */
 
@@ -106,21 +106,21 @@ typedef enum { EV_JOB_VIEW, EV_JOB_APPLY, EV_INMAIL } gen_event_kind;
 typedef struct {
     gen_event_kind kind;
     int64_t member_id, company_id;
-    int64_t job_id;             /* 0 for InMails */
-    int64_t recruiter_id;       /* 0 for views and applies */
+    int64_t job_id;       /* 0 for InMails */
+    int64_t recruiter_id; /* 0 for views and applies */
     int64_t timestamp_ms;
-    int label;                  /* viewed / applied / accepted */
-    int member_seniority;       /* 0 intern .. 6 executive */
-    const char *member_region;  /* static string */
-    int has_intent;             /* 0: search_intent is null */
-    float search_intent;        /* 0..1 */
-    int position;               /* views: rank 0..24 */
-    int device;                 /* views: 0 DESKTOP, 1 MOBILE, 2 APP */
-    float seconds_on_page;      /* applies */
-    int easy_apply;             /* applies */
-    int message_length;         /* InMails */
-    int n_skills;               /* the member's skills */
-    int64_t skills[8];          /* (n_skills) */
+    int label;                 /* viewed / applied / accepted */
+    int member_seniority;      /* 0 intern .. 6 executive */
+    const char *member_region; /* static string */
+    int has_intent;            /* 0: search_intent is null */
+    float search_intent;       /* 0..1 */
+    int position;              /* views: rank 0..24 */
+    int device;                /* views: 0 DESKTOP, 1 MOBILE, 2 APP */
+    float seconds_on_page;     /* applies */
+    int easy_apply;            /* applies */
+    int message_length;        /* InMails */
+    int n_skills;              /* the member's skills */
+    int64_t skills[8];         /* (n_skills) */
 } gen_event;
 
 /* The next event of the stream. */

@@ -22,9 +22,9 @@
 /* Points p's fields into base (NULL: only counts). Returns the float count. */
 static size_t point_params(aff_params *p, float *base, int E, int H, int D, int T)
 {
-    size_t sizes[] = {(size_t)H * E, (size_t)H, (size_t)D * H, (size_t)D, (size_t)H * E,
-                      (size_t)H,     (size_t)D * H, (size_t)D, (size_t)T, (size_t)T};
-    float **ptrs[] = {&p->m_w1, &p->m_b1, &p->m_w2, &p->m_b2, &p->c_w1,
+    size_t sizes[] = {(size_t)H * E, (size_t)H,     (size_t)D * H, (size_t)D, (size_t)H * E,
+                      (size_t)H,     (size_t)D * H, (size_t)D,     (size_t)T, (size_t)T};
+    float **ptrs[] = {&p->m_w1, &p->m_b1, &p->m_w2, &p->m_b2,  &p->c_w1,
                       &p->c_b1, &p->c_w2, &p->c_b2, &p->scale, &p->bias};
     size_t off = 0;
     for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
@@ -41,17 +41,21 @@ static void init_uniform(float *w, size_t n, float bound, mts_rng *r)
         w[i] = (float)((2.0 * rng_uniform(r) - 1.0) * bound);
 }
 
-int affinity_init(affinity *a, int E, int H, int D, int T, uint32_t capacity, float lr_dense, float lr_table,
-                  uint64_t seed, char *err, size_t errlen)
+int affinity_init(affinity *a, int E, int H, int D, int T, uint32_t capacity, float lr_dense,
+                  float lr_table, uint64_t seed, char *err, size_t errlen)
 {
     memset(a, 0, sizeof(*a));
-    if (E < 1 || H < 1 || D < 1 || E > AFF_MAX_WIDTH || H > AFF_MAX_WIDTH || D > AFF_MAX_WIDTH || T < 1) {
-        snprintf(err, errlen, "affinity sizes out of range (id_dim %d, hidden %d, dim %d, tasks %d; max %d)", E, H,
-                 D, T, AFF_MAX_WIDTH);
+    if (E < 1 || H < 1 || D < 1 || E > AFF_MAX_WIDTH || H > AFF_MAX_WIDTH || D > AFF_MAX_WIDTH ||
+        T < 1) {
+        snprintf(err, errlen,
+                 "affinity sizes out of range (id_dim %d, hidden %d, dim %d, tasks %d; max %d)", E,
+                 H, D, T, AFF_MAX_WIDTH);
         return -1;
     }
-    if (embtable_init(&a->members, E, capacity, ID_INIT_SCALE, seed ^ 0x6d656d62ULL, err, errlen) < 0 ||
-        embtable_init(&a->companies, E, capacity, ID_INIT_SCALE, seed ^ 0x636f6d70ULL, err, errlen) < 0)
+    if (embtable_init(&a->members, E, capacity, ID_INIT_SCALE, seed ^ 0x6d656d62ULL, err, errlen) <
+            0 ||
+        embtable_init(&a->companies, E, capacity, ID_INIT_SCALE, seed ^ 0x636f6d70ULL, err,
+                      errlen) < 0)
         return -1;
     a->E = E;
     a->H = H;
@@ -146,9 +150,9 @@ static void reserve(affinity *a, int B)
  * The skip connection lets each id row act directly as a factor, as in a
  * plain factorisation: without it, the rarely updated id rows must chase a
  * shared MLP that changes every step, and learning was slow and fragile. */
-static void tower_forward(float *out /* (B, D) */, float *h /* (B, H) */, const float *x /* (B, E) */,
-                          const float *w1, const float *b1, const float *w2, const float *b2, int B, int E, int H,
-                          int D)
+static void tower_forward(float *out /* (B, D) */, float *h /* (B, H) */,
+                          const float *x /* (B, E) */, const float *w1, const float *b1,
+                          const float *w2, const float *b2, int B, int E, int H, int D)
 {
     dense_forward(h, x, w1, b1, B, E, H);
     relu_forward(h, h, B * H);
@@ -162,8 +166,8 @@ static void tower_forward(float *out /* (B, D) */, float *h /* (B, H) */, const 
 /* dx is overwritten (not accumulated): it is scratch for the scatter. */
 static void tower_backward(float *dx /* (B, E) */, float *dw1, float *db1, float *dw2, float *db2,
                            float *dh /* (B, H) scratch */, float *dpre /* (B, H) scratch */,
-                           const float *dout /* (B, D) */, const float *x, const float *h, const float *w1,
-                           const float *w2, int B, int E, int H, int D)
+                           const float *dout /* (B, D) */, const float *x, const float *h,
+                           const float *w1, const float *w2, int B, int E, int H, int D)
 {
     memset(dh, 0, (size_t)B * H * sizeof(float));
     memset(dpre, 0, (size_t)B * H * sizeof(float));
@@ -177,7 +181,8 @@ static void tower_backward(float *dx /* (B, E) */, float *dw1, float *db1, float
             dx[(size_t)b * E + k] += dout[(size_t)b * D + k];
 }
 
-static void gather(float *x /* (B, E) */, int32_t *rows, embtable *t, const int64_t *ids, int B, int create)
+static void gather(float *x /* (B, E) */, int32_t *rows, embtable *t, const int64_t *ids, int B,
+                   int create)
 {
     size_t E = (size_t)t->dim;
     for (int b = 0; b < B; b++) {
@@ -190,8 +195,8 @@ static void gather(float *x /* (B, E) */, int32_t *rows, embtable *t, const int6
     }
 }
 
-float affinity_forward(affinity *a, const int64_t *member, const int64_t *company, const int *task, const float *y,
-                       const float *w, int B, int create)
+float affinity_forward(affinity *a, const int64_t *member, const int64_t *company, const int *task,
+                       const float *y, const float *w, int B, int create)
 {
     reserve(a, B);
     a->B = B;
@@ -235,13 +240,13 @@ void affinity_backward(affinity *a)
     memset(a->dom, 0, (size_t)B * D * sizeof(float));
     memset(a->doc, 0, (size_t)B * D * sizeof(float));
     bce_backward(a->dlogit, a->logit, a->y, a->w, B);
-    dot_head_backward(a->dom, a->doc, a->g.scale, a->g.bias, a->dlogit, a->dot, a->om, a->oc, a->task, a->p.scale,
-                      B, D);
-    tower_backward(a->dx, a->g.m_w1, a->g.m_b1, a->g.m_w2, a->g.m_b2, a->dh, a->dpre, a->dom, a->xm, a->hm,
-                   a->p.m_w1, a->p.m_w2, B, E, H, D);
+    dot_head_backward(a->dom, a->doc, a->g.scale, a->g.bias, a->dlogit, a->dot, a->om, a->oc,
+                      a->task, a->p.scale, B, D);
+    tower_backward(a->dx, a->g.m_w1, a->g.m_b1, a->g.m_w2, a->g.m_b2, a->dh, a->dpre, a->dom, a->xm,
+                   a->hm, a->p.m_w1, a->p.m_w2, B, E, H, D);
     scatter(&a->members, a->mrow, a->dx, B);
-    tower_backward(a->dx, a->g.c_w1, a->g.c_b1, a->g.c_w2, a->g.c_b2, a->dh, a->dpre, a->doc, a->xc, a->hc,
-                   a->p.c_w1, a->p.c_w2, B, E, H, D);
+    tower_backward(a->dx, a->g.c_w1, a->g.c_b1, a->g.c_w2, a->g.c_b2, a->dh, a->dpre, a->doc, a->xc,
+                   a->hc, a->p.c_w1, a->p.c_w2, B, E, H, D);
     scatter(&a->companies, a->crow, a->dx, B);
 }
 

@@ -35,9 +35,9 @@ typedef struct {
     int E, H, D, T;
     embtable members, companies; /* (E) rows each */
     float lr_table;
-    float *mem;         /* one allocation: params, grads, adam m, adam v */
+    float *mem; /* one allocation: params, grads, adam m, adam v */
     size_t n_params;
-    aff_params p, g;    /* parameters and their gradients */
+    aff_params p, g;        /* parameters and their gradients */
     float *adam_m, *adam_v; /* (n_params) */
     adam_state adam;
     /* activations of the last forward, for B rows (capacity cap) */
@@ -50,22 +50,22 @@ typedef struct {
     float *om, *oc;       /* (B, D) tower outputs */
     float *dot, *logit;   /* (B) */
     /* backward scratch */
-    float *dlogit;        /* (B) */
-    float *dom, *doc;     /* (B, D) */
-    float *dh, *dpre;     /* (B, H) */
-    float *dx;            /* (B, E) */
+    float *dlogit;    /* (B) */
+    float *dom, *doc; /* (B, D) */
+    float *dh, *dpre; /* (B, H) */
+    float *dx;        /* (B, E) */
 } affinity;
 
-int affinity_init(affinity *a, int E, int H, int D, int T, uint32_t capacity, float lr_dense, float lr_table,
-                  uint64_t seed, char *err, size_t errlen);
+int affinity_init(affinity *a, int E, int H, int D, int T, uint32_t capacity, float lr_dense,
+                  float lr_table, uint64_t seed, char *err, size_t errlen);
 void affinity_free(affinity *a);
 
 /* Scores B (member, company, task) triples into a->logit. With create, new
  * ids get table rows. y and w may be NULL (scoring only); otherwise returns
  * sum_b w[b] * bce(logit[b], y[b]). */
-float affinity_forward(affinity *a, const int64_t *member /* (B) */, const int64_t *company /* (B) */,
-                       const int *task /* (B) */, const float *y /* (B) */, const float *w /* (B) */, int B,
-                       int create);
+float affinity_forward(affinity *a, const int64_t *member /* (B) */,
+                       const int64_t *company /* (B) */, const int *task /* (B) */,
+                       const float *y /* (B) */, const float *w /* (B) */, int B, int create);
 /* Gradients of the last forward's loss: a->g (zeroed first) and the tables'
  * sparse gradient slots (cleared first). */
 void affinity_backward(affinity *a);

@@ -14,7 +14,7 @@
 #define AUC_BINS 2048
 
 typedef struct {
-    uint64_t pos[AUC_BINS], neg[AUC_BINS]; /* cumulative histograms */
+    uint64_t pos[AUC_BINS], neg[AUC_BINS];   /* cumulative histograms */
     uint64_t wpos[AUC_BINS], wneg[AUC_BINS]; /* over the last `window` events */
     uint64_t n, npos;
     double logloss_sum;

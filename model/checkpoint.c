@@ -28,7 +28,15 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoint format is little-endian");
 
 static const char MAGIC[8] = {'M', 'T', 'S', 'C', 'K', 'P', 'T', '\n'};
-enum { SEC_META = 1, SEC_OFFSETS = 2, SEC_METRICS = 3, SEC_AFFINITY = 4, SEC_SKILL = 5, SEC_MTL = 6, SEC_END = 0x21444e45 };
+enum {
+    SEC_META = 1,
+    SEC_OFFSETS = 2,
+    SEC_METRICS = 3,
+    SEC_AFFINITY = 4,
+    SEC_SKILL = 5,
+    SEC_MTL = 6,
+    SEC_END = 0x21444e45
+};
 #define MAX_FILE_BYTES (64ULL << 30)
 
 /* ------------------------------------------------------------------------ */
@@ -70,8 +78,8 @@ void checkpoint_config_text(const model_config *c, char *out, size_t len)
     buf_init(&b);
     char tmp[512];
     if (c->mtl_file[0]) { /* declared network: its structure is checked by its own section */
-        int n = snprintf(tmp, sizeof(tmp), "multitask=declared;metrics_window=%d;tasks=%d;", c->metrics_window,
-                         c->n_tasks);
+        int n = snprintf(tmp, sizeof(tmp), "multitask=declared;metrics_window=%d;tasks=%d;",
+                         c->metrics_window, c->n_tasks);
         buf_append(&b, tmp, (size_t)n);
         for (int t = 0; t < c->n_tasks && t < MODEL_MAX_TASKS; t++) {
             n = snprintf(tmp, sizeof(tmp), "task%d=%.63s;", t, c->tasks[t].name);
@@ -82,14 +90,15 @@ void checkpoint_config_text(const model_config *c, char *out, size_t len)
     int n = snprintf(tmp, sizeof(tmp),
                      "dim=%d;id_dim=%d;hidden=%d;table_capacity=%d;seed=%" PRIu64
                      ";skill_dim=%d;ngram_buckets=%d;metrics_window=%d;tasks=%d;",
-                     c->dim, c->id_dim, c->hidden, c->table_capacity, c->seed, c->skill_dim, c->ngram_buckets,
-                     c->metrics_window, c->n_tasks);
+                     c->dim, c->id_dim, c->hidden, c->table_capacity, c->seed, c->skill_dim,
+                     c->ngram_buckets, c->metrics_window, c->n_tasks);
     buf_append(&b, tmp, (size_t)n);
     for (int t = 0; t < c->n_tasks && t < MODEL_MAX_TASKS; t++) {
         const model_task_config *tc = &c->tasks[t];
         n = snprintf(tmp, sizeof(tmp), "task%d=%.63s,%s,%.63s,%.63s,%.63s;", t, tc->name,
                      tc->kind == TASK_SKILL ? "skill" : "affinity", tc->label_field,
-                     tc->kind == TASK_SKILL ? "" : tc->member_field, tc->kind == TASK_SKILL ? "" : tc->company_field);
+                     tc->kind == TASK_SKILL ? "" : tc->member_field,
+                     tc->kind == TASK_SKILL ? "" : tc->company_field);
         buf_append(&b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
     }
 done:;
@@ -102,10 +111,22 @@ done:;
 /* ------------------------------------------------------------------------ */
 /* writing */
 
-static void put_u32(mts_buf *b, uint32_t v) { buf_append(b, &v, 4); }
-static void put_u64(mts_buf *b, uint64_t v) { buf_append(b, &v, 8); }
-static void put_i64(mts_buf *b, int64_t v) { buf_append(b, &v, 8); }
-static void put_f64(mts_buf *b, double v) { buf_append(b, &v, 8); }
+static void put_u32(mts_buf *b, uint32_t v)
+{
+    buf_append(b, &v, 4);
+}
+static void put_u64(mts_buf *b, uint64_t v)
+{
+    buf_append(b, &v, 8);
+}
+static void put_i64(mts_buf *b, int64_t v)
+{
+    buf_append(b, &v, 8);
+}
+static void put_f64(mts_buf *b, double v)
+{
+    buf_append(b, &v, 8);
+}
 static void put_str(mts_buf *b, const char *s)
 {
     size_t n = strlen(s);
@@ -132,7 +153,8 @@ static int write_all(writer *w, const void *p, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            snprintf(w->err, w->errlen, "writing %s: %s", w->path, k < 0 ? strerror(errno) : "short write");
+            snprintf(w->err, w->errlen, "writing %s: %s", w->path,
+                     k < 0 ? strerror(errno) : "short write");
             w->failed = 1;
             return -1;
         }
@@ -288,7 +310,8 @@ static void write_sections(writer *w, const mts_model *m, const ckpt_meta *meta)
     sec_end(w);
 }
 
-int checkpoint_write_file(const char *path, const mts_model *m, const ckpt_meta *meta, char *err, size_t errlen)
+int checkpoint_write_file(const char *path, const mts_model *m, const ckpt_meta *meta, char *err,
+                          size_t errlen)
 {
     writer w = {.path = path, .err = err, .errlen = errlen};
     w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -337,7 +360,8 @@ static int fsync_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-int checkpoint_save(const char *dir, const mts_model *m, const ckpt_meta *meta, char *err, size_t errlen)
+int checkpoint_save(const char *dir, const mts_model *m, const ckpt_meta *meta, char *err,
+                    size_t errlen)
 {
     char tmp[4096], cur[4096], prev[4096];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", dir, CKPT_TMP_NAME) >= sizeof(tmp)) {
@@ -347,7 +371,8 @@ int checkpoint_save(const char *dir, const mts_model *m, const ckpt_meta *meta, 
     snprintf(cur, sizeof(cur), "%s/%s", dir, CKPT_NAME);
     snprintf(prev, sizeof(prev), "%s/%s", dir, CKPT_PREV_NAME);
     if (checkpoint_write_file(tmp, m, meta, err, errlen) < 0) {
-        struct stat st; /* drop a partial file; leave anything else (a test's /dev/full link) alone */
+        struct stat
+            st; /* drop a partial file; leave anything else (a test's /dev/full link) alone */
         if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode))
             unlink(tmp);
         return -1;
@@ -408,7 +433,10 @@ static uint64_t get_u64(rd *r)
     return v;
 }
 
-static int64_t get_i64(rd *r) { return (int64_t)get_u64(r); }
+static int64_t get_i64(rd *r)
+{
+    return (int64_t)get_u64(r);
+}
 
 static double get_f64(rd *r)
 {
@@ -465,10 +493,10 @@ typedef struct {
     span sec[7]; /* by tag (1..6); p == NULL when absent */
 } ckpt_file;
 
-#define FAIL(st, ...)                                                                                              \
-    do {                                                                                                           \
-        snprintf(err, errlen, __VA_ARGS__);                                                                        \
-        return st;                                                                                                 \
+#define FAIL(st, ...)                                                                              \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return st;                                                                                 \
     } while (0)
 
 /* Read the whole file and check its structure and every checksum. */
@@ -484,7 +512,8 @@ static ckpt_status read_file(const char *path, ckpt_file *f, char *err, size_t e
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_FILE_BYTES) {
         close(fd);
-        FAIL(CKPT_IOERR, "%s: not a regular file of at most %llu bytes", path, (unsigned long long)MAX_FILE_BYTES);
+        FAIL(CKPT_IOERR, "%s: not a regular file of at most %llu bytes", path,
+             (unsigned long long)MAX_FILE_BYTES);
     }
     size_t size = (size_t)st.st_size;
     uint8_t *data = xmalloc(size ? size : 1);
@@ -497,7 +526,8 @@ static ckpt_status read_file(const char *path, ckpt_file *f, char *err, size_t e
             int e = errno;
             close(fd);
             free(data);
-            FAIL(CKPT_IOERR, "reading %s: %s", path, k < 0 ? strerror(e) : "file shrank while reading");
+            FAIL(CKPT_IOERR, "reading %s: %s", path,
+                 k < 0 ? strerror(e) : "file shrank while reading");
         }
         got += (size_t)k;
     }
@@ -505,7 +535,8 @@ static ckpt_status read_file(const char *path, ckpt_file *f, char *err, size_t e
     f->data = data;
     f->size = size;
     if (size < 24 || memcmp(data, MAGIC, 8))
-        FAIL(CKPT_CORRUPT, "%s: not a mtlstream checkpoint (bad magic or shorter than its header)", path);
+        FAIL(CKPT_CORRUPT, "%s: not a mtlstream checkpoint (bad magic or shorter than its header)",
+             path);
     uint32_t version;
     uint64_t crc;
     memcpy(&version, data + 8, 4);
@@ -513,22 +544,26 @@ static ckpt_status read_file(const char *path, ckpt_file *f, char *err, size_t e
     if (crc != av_crc64(data, 16))
         FAIL(CKPT_CORRUPT, "%s: header checksum mismatch", path);
     if (version != CKPT_VERSION)
-        FAIL(CKPT_CORRUPT, "%s: format version %u, this program reads version %d", path, version, CKPT_VERSION);
+        FAIL(CKPT_CORRUPT, "%s: format version %u, this program reads version %d", path, version,
+             CKPT_VERSION);
     size_t pos = 24;
     uint32_t count = 0;
     for (;;) {
         if (size - pos < 24)
-            FAIL(CKPT_CORRUPT, "%s: truncated at byte %zu (section header or end marker missing)", path, pos);
+            FAIL(CKPT_CORRUPT, "%s: truncated at byte %zu (section header or end marker missing)",
+                 path, pos);
         uint32_t tag;
         uint64_t len;
         memcpy(&tag, data + pos, 4);
         memcpy(&len, data + pos + 8, 8);
         if (len > size - pos - 24)
-            FAIL(CKPT_CORRUPT, "%s: section at byte %zu claims %" PRIu64 " bytes, only %zu left (truncated?)", path,
-                 pos, len, size - pos - 24);
+            FAIL(CKPT_CORRUPT,
+                 "%s: section at byte %zu claims %" PRIu64 " bytes, only %zu left (truncated?)",
+                 path, pos, len, size - pos - 24);
         memcpy(&crc, data + pos + 16 + len, 8);
         if (crc != av_crc64(data + pos, 16 + (size_t)len))
-            FAIL(CKPT_CORRUPT, "%s: checksum mismatch in the section at byte %zu (tag %u)", path, pos, tag);
+            FAIL(CKPT_CORRUPT, "%s: checksum mismatch in the section at byte %zu (tag %u)", path,
+                 pos, tag);
         const uint8_t *payload = data + pos + 16;
         size_t start = pos;
         pos += 24 + (size_t)len;
@@ -540,10 +575,12 @@ static ckpt_status read_file(const char *path, ckpt_file *f, char *err, size_t e
             memcpy(&n, payload, 4);
             memcpy(&before, payload + 4, 8);
             if (n != count || before != start)
-                FAIL(CKPT_CORRUPT, "%s: end marker says %u sections in %" PRIu64 " bytes, found %u in %zu", path, n,
-                     before, count, start);
+                FAIL(CKPT_CORRUPT,
+                     "%s: end marker says %u sections in %" PRIu64 " bytes, found %u in %zu", path,
+                     n, before, count, start);
             if (pos != size)
-                FAIL(CKPT_CORRUPT, "%s: %zu unexpected bytes after the end marker", path, size - pos);
+                FAIL(CKPT_CORRUPT, "%s: %zu unexpected bytes after the end marker", path,
+                     size - pos);
             break;
         }
         if (tag < SEC_META || tag > SEC_MTL)
@@ -565,8 +602,8 @@ static rd reader_of(const ckpt_file *f, int tag)
     return r;
 }
 
-static ckpt_status parse_meta(const char *path, const ckpt_file *f, ckpt_meta *meta, uint64_t entities[2], char *err,
-                              size_t errlen)
+static ckpt_status parse_meta(const char *path, const ckpt_file *f, ckpt_meta *meta,
+                              uint64_t entities[2], char *err, size_t errlen)
 {
     rd r = reader_of(f, SEC_META);
     meta->created_ms = get_i64(&r);
@@ -599,7 +636,8 @@ static ckpt_status parse_meta(const char *path, const ckpt_file *f, ckpt_meta *m
         if (r.bad)
             break;
         if (!topic[0] || part < 0 || next < -1 || ckpt_meta_part(meta, topic, part, 0))
-            FAIL(CKPT_CORRUPT, "%s: offsets: bad or repeated entry %s [%d] @%" PRId64, path, topic, part, next);
+            FAIL(CKPT_CORRUPT, "%s: offsets: bad or repeated entry %s [%d] @%" PRId64, path, topic,
+                 part, next);
         ckpt_partition *p = ckpt_meta_part(meta, topic, part, 1);
         p->next_offset = next;
         p->learned = learned;
@@ -616,8 +654,9 @@ static int get_table(rd *r, embtable *t, const char *what, char *err, size_t err
     uint32_t dim = get_u32(r), cap = get_u32(r), n = get_u32(r);
     uint64_t refused = get_u64(r);
     if (r->bad || (int)dim != t->dim || cap != t->capacity || n > cap) {
-        snprintf(err, errlen, "%s table: width %u, capacity %u, %u rows (expected width %d, capacity %u)", what, dim,
-                 cap, n, t->dim, t->capacity);
+        snprintf(err, errlen,
+                 "%s table: width %u, capacity %u, %u rows (expected width %d, capacity %u)", what,
+                 dim, cap, n, t->dim, t->capacity);
         r->bad = 1;
         return -1;
     }
@@ -682,13 +721,14 @@ static int get_table(rd *r, embtable *t, const char *what, char *err, size_t err
     return 0;
 }
 
-static int get_dense(rd *r, float *mem, size_t n_params, adam_state *a, const char *what, char *err, size_t errlen)
+static int get_dense(rd *r, float *mem, size_t n_params, adam_state *a, const char *what, char *err,
+                     size_t errlen)
 {
     uint64_t n = get_u64(r);
     int64_t t = get_i64(r);
     if (r->bad || n != n_params || t < 0) {
-        snprintf(err, errlen, "%s: %" PRIu64 " dense parameters (expected %zu), Adam step %" PRId64, what, n, n_params,
-                 t);
+        snprintf(err, errlen, "%s: %" PRIu64 " dense parameters (expected %zu), Adam step %" PRId64,
+                 what, n, n_params, t);
         r->bad = 1;
         return -1;
     }
@@ -751,8 +791,8 @@ static int get_auc(rd *r, auc_stream *a, int t, char *err, size_t errlen)
     return 0;
 }
 
-static ckpt_status restore_model(const char *path, const ckpt_file *f, mts_model *m, const uint64_t entities[2],
-                                 char *err, size_t errlen)
+static ckpt_status restore_model(const char *path, const ckpt_file *f, mts_model *m,
+                                 const uint64_t entities[2], char *err, size_t errlen)
 {
     char e[512] = "";
     rd r = reader_of(f, SEC_METRICS);
@@ -769,23 +809,27 @@ static ckpt_status restore_model(const char *path, const ckpt_file *f, mts_model
         FAIL(CKPT_CORRUPT, "%s: metrics section has trailing bytes", path);
 
     if (!!f->sec[SEC_MTL].p != !!m->net)
-        FAIL(CKPT_MISMATCH, "%s: written %s a declared multitask network, the configuration %s one", path,
-             f->sec[SEC_MTL].p ? "with" : "without", m->net ? "declares" : "declares none");
+        FAIL(CKPT_MISMATCH, "%s: written %s a declared multitask network, the configuration %s one",
+             path, f->sec[SEC_MTL].p ? "with" : "without", m->net ? "declares" : "declares none");
     if (m->net) {
         if (mtlm_load(m, f->sec[SEC_MTL].p, f->sec[SEC_MTL].len, e, sizeof(e)))
-            FAIL(strstr(e, "another network declaration") ? CKPT_MISMATCH : CKPT_CORRUPT, "%s: %s", path, e);
-        if (model_entity_count(m, ENTITY_MEMBER) != entities[0] || model_entity_count(m, ENTITY_COMPANY) != entities[1])
+            FAIL(strstr(e, "another network declaration") ? CKPT_MISMATCH : CKPT_CORRUPT, "%s: %s",
+                 path, e);
+        if (model_entity_count(m, ENTITY_MEMBER) != entities[0] ||
+            model_entity_count(m, ENTITY_COMPANY) != entities[1])
             FAIL(CKPT_CORRUPT, "%s: entity counts in meta differ from the tables", path);
     }
     if (!!f->sec[SEC_AFFINITY].p != m->has_affinity || !!f->sec[SEC_SKILL].p != m->has_skill)
-        FAIL(CKPT_CORRUPT, "%s: model sections do not match the tasks (affinity %s, skill %s)", path,
-             f->sec[SEC_AFFINITY].p ? "present" : "absent", f->sec[SEC_SKILL].p ? "present" : "absent");
+        FAIL(CKPT_CORRUPT, "%s: model sections do not match the tasks (affinity %s, skill %s)",
+             path, f->sec[SEC_AFFINITY].p ? "present" : "absent",
+             f->sec[SEC_SKILL].p ? "present" : "absent");
     if (m->has_affinity) {
         affinity *a = &m->aff;
         r = reader_of(f, SEC_AFFINITY);
         uint32_t E = get_u32(&r), H = get_u32(&r), D = get_u32(&r), T = get_u32(&r);
         if (r.bad || (int)E != a->E || (int)H != a->H || (int)D != a->D || (int)T != a->T)
-            FAIL(CKPT_CORRUPT, "%s: affinity sizes %u/%u/%u/%u differ from the model's", path, E, H, D, T);
+            FAIL(CKPT_CORRUPT, "%s: affinity sizes %u/%u/%u/%u differ from the model's", path, E, H,
+                 D, T);
         if (get_dense(&r, a->mem, a->n_params, &a->adam, "affinity", e, sizeof(e)) ||
             get_table(&r, &a->members, "member", e, sizeof(e)) ||
             get_table(&r, &a->companies, "company", e, sizeof(e)))
@@ -799,7 +843,8 @@ static ckpt_status restore_model(const char *path, const ckpt_file *f, mts_model
         skill *s = &m->sk;
         r = reader_of(f, SEC_SKILL);
         uint32_t K = get_u32(&r), H = get_u32(&r), buckets = get_u32(&r), nd = get_u32(&r);
-        if (r.bad || (int)K != s->K || (int)H != s->H || buckets != s->buckets || nd > SKILL_MAX_DOMAINS)
+        if (r.bad || (int)K != s->K || (int)H != s->H || buckets != s->buckets ||
+            nd > SKILL_MAX_DOMAINS)
             FAIL(CKPT_CORRUPT, "%s: skill sizes differ from the model's", path);
         for (uint32_t d = 0; d < nd; d++) {
             char name[64];
@@ -825,8 +870,8 @@ static void first_difference(const char *a, const char *b, char *out, size_t len
     while (*pa || *pb) {
         size_t na = strcspn(pa, ";"), nb = strcspn(pb, ";");
         if (na != nb || memcmp(pa, pb, na)) {
-            snprintf(out, len, "the checkpoint has \"%.*s\", the configuration \"%.*s\"", (int)(na > 200 ? 200 : na),
-                     pa, (int)(nb > 200 ? 200 : nb), pb);
+            snprintf(out, len, "the checkpoint has \"%.*s\", the configuration \"%.*s\"",
+                     (int)(na > 200 ? 200 : na), pa, (int)(nb > 200 ? 200 : nb), pb);
             return;
         }
         pa += na + (pa[na] == ';');
@@ -835,9 +880,9 @@ static void first_difference(const char *a, const char *b, char *out, size_t len
     snprintf(out, len, "no difference found");
 }
 
-ckpt_status checkpoint_load_file(const char *path, const model_config *cfg, const mts_layout *layout,
-                                 const ckpt_meta *expect, mts_model **model, ckpt_meta *meta, char *err,
-                                 size_t errlen)
+ckpt_status checkpoint_load_file(const char *path, const model_config *cfg,
+                                 const mts_layout *layout, const ckpt_meta *expect,
+                                 mts_model **model, ckpt_meta *meta, char *err, size_t errlen)
 {
     *model = NULL;
     ckpt_meta_init(meta);
@@ -890,9 +935,10 @@ ckpt_status checkpoint_load_file(const char *path, const model_config *cfg, cons
     return CKPT_OK;
 }
 
-ckpt_status checkpoint_load_latest(const char *dir, const model_config *cfg, const mts_layout *layout,
-                                   const ckpt_meta *expect, mts_model **model, ckpt_meta *meta, char *used,
-                                   size_t usedlen, char *err, size_t errlen)
+ckpt_status checkpoint_load_latest(const char *dir, const model_config *cfg,
+                                   const mts_layout *layout, const ckpt_meta *expect,
+                                   mts_model **model, ckpt_meta *meta, char *used, size_t usedlen,
+                                   char *err, size_t errlen)
 {
     char cur[4096], prev[4096];
     snprintf(cur, sizeof(cur), "%s/%s", dir, CKPT_NAME);
@@ -926,7 +972,8 @@ ckpt_status checkpoint_load_latest(const char *dir, const model_config *cfg, con
     return st2 == CKPT_MISMATCH ? CKPT_MISMATCH : st == CKPT_NONE ? st2 : st;
 }
 
-ckpt_status checkpoint_read_meta(const char *path, ckpt_meta *meta, uint64_t entities[2], char *err, size_t errlen)
+ckpt_status checkpoint_read_meta(const char *path, ckpt_meta *meta, uint64_t entities[2], char *err,
+                                 size_t errlen)
 {
     ckpt_meta_init(meta);
     ckpt_file f;

@@ -48,21 +48,22 @@
 typedef struct {
     char topic[CKPT_MAX_TOPIC];
     int32_t partition;
-    int64_t next_offset;    /* first offset whose effect is NOT in the checkpoint */
-    uint64_t learned;       /* events of this partition learned from (in the model) */
-    uint64_t dead_lettered; /* events of this partition rejected and sent to the dead-letter topic */
+    int64_t next_offset; /* first offset whose effect is NOT in the checkpoint */
+    uint64_t learned;    /* events of this partition learned from (in the model) */
+    uint64_t
+        dead_lettered; /* events of this partition rejected and sent to the dead-letter topic */
 } ckpt_partition;
 
 typedef struct {
-    int64_t created_ms;                        /* wall clock at writing */
-    uint64_t sequence;                         /* checkpoints written before this one, plus one */
-    char config_text[CKPT_MAX_CONFIG_TEXT];    /* checkpoint_config_text() */
+    int64_t created_ms;                     /* wall clock at writing */
+    uint64_t sequence;                      /* checkpoints written before this one, plus one */
+    char config_text[CKPT_MAX_CONFIG_TEXT]; /* checkpoint_config_text() */
     int n_tasks;
-    uint64_t schema_fp[MODEL_MAX_TASKS];       /* CRC-64-AVRO fingerprint of each task's reader schema */
-    uint64_t task_learned[MODEL_MAX_TASKS];    /* events per task learned from */
-    uint64_t task_dead[MODEL_MAX_TASKS];       /* events per task dead-lettered */
+    uint64_t schema_fp[MODEL_MAX_TASKS]; /* CRC-64-AVRO fingerprint of each task's reader schema */
+    uint64_t task_learned[MODEL_MAX_TASKS]; /* events per task learned from */
+    uint64_t task_dead[MODEL_MAX_TASKS];    /* events per task dead-lettered */
     int n_parts, cap_parts;
-    ckpt_partition *parts;                     /* (n_parts) */
+    ckpt_partition *parts; /* (n_parts) */
 } ckpt_meta;
 
 typedef enum {
@@ -82,23 +83,26 @@ ckpt_partition *ckpt_meta_part(ckpt_meta *m, const char *topic, int32_t partitio
 void checkpoint_config_text(const model_config *c, char *out, size_t len);
 
 /* Serialise model and meta into path (created 0600 or truncated), fsync it. */
-int checkpoint_write_file(const char *path, const mts_model *m, const ckpt_meta *meta, char *err, size_t errlen);
+int checkpoint_write_file(const char *path, const mts_model *m, const ckpt_meta *meta, char *err,
+                          size_t errlen);
 /* The durable sequence above in dir. On failure DIR/checkpoint is untouched. */
-int checkpoint_save(const char *dir, const mts_model *m, const ckpt_meta *meta, char *err, size_t errlen);
+int checkpoint_save(const char *dir, const mts_model *m, const ckpt_meta *meta, char *err,
+                    size_t errlen);
 
 /* Load path. cfg and layout build the model; meta->config_text/n_tasks/
  * schema_fp of `expect` must match the file's. On CKPT_OK *model is a new
  * model (caller frees) and *meta is filled (caller frees with
  * ckpt_meta_free); on any other status nothing is allocated. */
-ckpt_status checkpoint_load_file(const char *path, const model_config *cfg, const mts_layout *layout,
-                                 const ckpt_meta *expect, mts_model **model, ckpt_meta *meta, char *err,
-                                 size_t errlen);
+ckpt_status checkpoint_load_file(const char *path, const model_config *cfg,
+                                 const mts_layout *layout, const ckpt_meta *expect,
+                                 mts_model **model, ckpt_meta *meta, char *err, size_t errlen);
 /* DIR/checkpoint, else (missing or corrupt) DIR/checkpoint.prev. A mismatch
  * is not worked around. used (may be NULL) gets the path loaded; err tells
  * why the latest was skipped when the previous one was used. */
-ckpt_status checkpoint_load_latest(const char *dir, const model_config *cfg, const mts_layout *layout,
-                                   const ckpt_meta *expect, mts_model **model, ckpt_meta *meta, char *used,
-                                   size_t usedlen, char *err, size_t errlen);
+ckpt_status checkpoint_load_latest(const char *dir, const model_config *cfg,
+                                   const mts_layout *layout, const ckpt_meta *expect,
+                                   mts_model **model, ckpt_meta *meta, char *used, size_t usedlen,
+                                   char *err, size_t errlen);
 
 /* Verify a file completely and read its meta without a configuration (for
  * `mtlstream checkpoint show`); entities gets the member and company row

@@ -216,7 +216,8 @@ int32_t dyntable_lookup(dyntable *t, int64_t id, int64_t now, int create)
     }
     /* Full: sweep for idle rows, at most once per ttl/8 of the clock so a
      * flood of new ids does not turn every lookup into a full scan. */
-    if (t->n >= t->capacity && t->ttl > 0 && now - t->last_sweep >= (t->ttl / 8 > 0 ? t->ttl / 8 : 1))
+    if (t->n >= t->capacity && t->ttl > 0 &&
+        now - t->last_sweep >= (t->ttl / 8 > 0 ? t->ttl / 8 : 1))
         dyntable_expire(t, now);
     if (t->n >= t->capacity) {
         t->refused++;
@@ -297,7 +298,8 @@ size_t dyntable_bytes(const dyntable *t)
     size_t d = (size_t)t->dim;
     size_t per_row = 2 * sizeof(int64_t) + d * sizeof(float) + (size_t)t->n_states * sizeof(float) +
                      sizeof(uint32_t) + sizeof(int32_t);
-    return (size_t)t->alloc * per_row + (size_t)t->nslots * sizeof(dyntable_slot) + 2 * (size_t)t->sketch_size +
+    return (size_t)t->alloc * per_row + (size_t)t->nslots * sizeof(dyntable_slot) +
+           2 * (size_t)t->sketch_size +
            (size_t)t->touched_cap * (sizeof(uint32_t) + d * sizeof(float));
 }
 
@@ -330,8 +332,17 @@ size_t dyntable_ids(const dyntable *t, int64_t *ids, size_t max)
 
 void dyntable_save(const dyntable *t, mts_buf *b)
 {
-    const uint32_t u32[] = {(uint32_t)t->dim, t->capacity, (uint32_t)t->admit, (uint32_t)t->n_states, t->n,
-                            t->alloc, t->top, t->n_free, t->nslots, t->sketch_size, t->sketch_adds};
+    const uint32_t u32[] = {(uint32_t)t->dim,
+                            t->capacity,
+                            (uint32_t)t->admit,
+                            (uint32_t)t->n_states,
+                            t->n,
+                            t->alloc,
+                            t->top,
+                            t->n_free,
+                            t->nslots,
+                            t->sketch_size,
+                            t->sketch_adds};
     buf_append(b, u32, sizeof(u32));
     const int64_t i64[] = {t->ttl, t->last_sweep};
     buf_append(b, i64, sizeof(i64));
@@ -359,10 +370,10 @@ static int take(const uint8_t *p, size_t len, size_t *pos, void *dst, uint64_t c
     return 0;
 }
 
-#define LOAD_FAIL(...)                                                                                             \
-    do {                                                                                                           \
-        snprintf(err, errlen, __VA_ARGS__);                                                                        \
-        return -1;                                                                                                 \
+#define LOAD_FAIL(...)                                                                             \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return -1;                                                                                 \
     } while (0)
 
 int dyntable_load(dyntable *t, const uint8_t *p, size_t len, size_t *pos, char *err, size_t errlen)
@@ -370,27 +381,31 @@ int dyntable_load(dyntable *t, const uint8_t *p, size_t len, size_t *pos, char *
     uint32_t u32[11];
     int64_t i64[2];
     uint64_t c64[4];
-    if (take(p, len, pos, u32, 11, 4) || take(p, len, pos, i64, 2, 8) || take(p, len, pos, c64, 4, 8))
+    if (take(p, len, pos, u32, 11, 4) || take(p, len, pos, i64, 2, 8) ||
+        take(p, len, pos, c64, 4, 8))
         LOAD_FAIL("table header truncated");
     uint32_t n = u32[4], alloc = u32[5], top = u32[6], n_free = u32[7], nslots = u32[8];
-    if ((int)u32[0] != t->dim || u32[1] != t->capacity || (int)u32[2] != t->admit || (int)u32[3] != t->n_states ||
-        i64[0] != t->ttl || u32[9] != t->sketch_size)
-        LOAD_FAIL("table of width %u, capacity %u, admit %u, %u states, ttl %lld does not match the declared "
+    if ((int)u32[0] != t->dim || u32[1] != t->capacity || (int)u32[2] != t->admit ||
+        (int)u32[3] != t->n_states || i64[0] != t->ttl || u32[9] != t->sketch_size)
+        LOAD_FAIL("table of width %u, capacity %u, admit %u, %u states, ttl %lld does not match "
+                  "the declared "
                   "(%d, %u, %d, %d, %lld)",
-                  u32[0], u32[1], u32[2], u32[3], (long long)i64[0], t->dim, t->capacity, t->admit, t->n_states,
-                  (long long)t->ttl);
+                  u32[0], u32[1], u32[2], u32[3], (long long)i64[0], t->dim, t->capacity, t->admit,
+                  t->n_states, (long long)t->ttl);
     if (t->alloc || t->n)
         LOAD_FAIL("table not empty before loading");
     uint32_t want_slots = 16;
     while (want_slots < 2 * (uint64_t)alloc)
         want_slots *= 2;
-    if (alloc > t->capacity || top > alloc || n > top || n_free != top - n || (alloc && nslots != want_slots) ||
-        (!alloc && nslots) || (t->sketch && u32[10] >= t->sketch_size))
-        LOAD_FAIL("table counts inconsistent (rows %u, top %u, allocated %u, free %u, slots %u)", n, top, alloc,
-                  n_free, nslots);
+    if (alloc > t->capacity || top > alloc || n > top || n_free != top - n ||
+        (alloc && nslots != want_slots) || (!alloc && nslots) ||
+        (t->sketch && u32[10] >= t->sketch_size))
+        LOAD_FAIL("table counts inconsistent (rows %u, top %u, allocated %u, free %u, slots %u)", n,
+                  top, alloc, n_free, nslots);
     size_t d = (size_t)t->dim, s = (size_t)t->n_states;
     /* everything must be in the input before anything is allocated */
-    uint64_t bytes = (uint64_t)top * (16 + d * 4 + s * 4) + (uint64_t)n_free * 4 + (uint64_t)nslots * sizeof(dyntable_slot) +
+    uint64_t bytes = (uint64_t)top * (16 + d * 4 + s * 4) + (uint64_t)n_free * 4 +
+                     (uint64_t)nslots * sizeof(dyntable_slot) +
                      (t->sketch ? 2 * (uint64_t)t->sketch_size : 0);
     if (*pos > len || bytes > len - *pos)
         LOAD_FAIL("table of %u rows truncated", top);

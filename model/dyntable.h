@@ -36,20 +36,20 @@ typedef struct {
 
 typedef struct {
     int dim;
-    uint32_t capacity;  /* hard limit on rows */
-    int admit;          /* sightings needed before a row is created (1 = first sight) */
-    int64_t ttl;        /* rows idle longer than this are expired; 0 = never */
-    float init_scale;   /* initial values uniform in [-init_scale, init_scale], from (seed, id) */
+    uint32_t capacity; /* hard limit on rows */
+    int admit;         /* sightings needed before a row is created (1 = first sight) */
+    int64_t ttl;       /* rows idle longer than this are expired; 0 = never */
+    float init_scale;  /* initial values uniform in [-init_scale, init_scale], from (seed, id) */
     uint64_t seed;
-    int n_states;       /* optimizer state columns */
+    int n_states; /* optimizer state columns */
 
-    uint32_t n;         /* rows in use */
-    uint32_t alloc;     /* rows allocated (grows by doubling up to capacity) */
-    uint32_t top;       /* rows ever handed out: rows >= top were never used */
-    int64_t *ids;       /* (alloc) id of each row (any 64-bit value) */
-    int64_t *last;      /* (alloc) time of last use; INT64_MIN when the row is free */
-    float *w;           /* (alloc, dim) */
-    float *acc;         /* (alloc, n_states) row-wise Adagrad accumulators */
+    uint32_t n;          /* rows in use */
+    uint32_t alloc;      /* rows allocated (grows by doubling up to capacity) */
+    uint32_t top;        /* rows ever handed out: rows >= top were never used */
+    int64_t *ids;        /* (alloc) id of each row (any 64-bit value) */
+    int64_t *last;       /* (alloc) time of last use; INT64_MIN when the row is free */
+    float *w;            /* (alloc, dim) */
+    float *acc;          /* (alloc, n_states) row-wise Adagrad accumulators */
     uint32_t *free_rows; /* (alloc) rows freed by expiry */
     uint32_t n_free;
     dyntable_slot *slots; /* (nslots) linear probing, backward-shift deletion */
@@ -59,9 +59,9 @@ typedef struct {
     uint32_t sketch_adds; /* sightings since the last halving */
     int64_t last_sweep;   /* clock of the last expiry sweep */
 
-    int32_t *grad_slot;   /* (alloc) index into grad this step, -1 = none */
-    uint32_t *touched;    /* (touched_cap) rows with a gradient this step */
-    float *grad;          /* (touched_cap, dim) */
+    int32_t *grad_slot; /* (alloc) index into grad this step, -1 = none */
+    uint32_t *touched;  /* (touched_cap) rows with a gradient this step */
+    float *grad;        /* (touched_cap, dim) */
     uint32_t n_touched, touched_cap;
 
     uint64_t created, expired, refused, pending; /* counters */

@@ -18,8 +18,8 @@
 
 #define EMBTABLE_MAX_CAPACITY (1u << 30)
 
-int embtable_init(embtable *t, int dim, uint32_t capacity, float init_scale, uint64_t seed, char *err,
-                  size_t errlen)
+int embtable_init(embtable *t, int dim, uint32_t capacity, float init_scale, uint64_t seed,
+                  char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     if (dim < 1 || dim > 4096) {
@@ -27,7 +27,8 @@ int embtable_init(embtable *t, int dim, uint32_t capacity, float init_scale, uin
         return -1;
     }
     if (capacity < 1 || capacity > EMBTABLE_MAX_CAPACITY) {
-        snprintf(err, errlen, "table capacity %u out of range 1..%u", capacity, EMBTABLE_MAX_CAPACITY);
+        snprintf(err, errlen, "table capacity %u out of range 1..%u", capacity,
+                 EMBTABLE_MAX_CAPACITY);
         return -1;
     }
     t->dim = dim;

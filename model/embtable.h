@@ -26,10 +26,10 @@ typedef struct {
 
 typedef struct {
     int dim;
-    uint32_t capacity;    /* hard limit on rows */
-    uint32_t n;           /* rows in use, in creation order */
-    uint32_t alloc;       /* rows allocated; grows by doubling up to capacity */
-    float init_scale;     /* initial values are uniform in [-init_scale, init_scale] */
+    uint32_t capacity; /* hard limit on rows */
+    uint32_t n;        /* rows in use, in creation order */
+    uint32_t alloc;    /* rows allocated; grows by doubling up to capacity */
+    float init_scale;  /* initial values are uniform in [-init_scale, init_scale] */
     uint64_t seed;
     int64_t *ids;         /* (alloc) id of each row */
     float *w;             /* (alloc, dim) the embeddings */
@@ -44,11 +44,11 @@ typedef struct {
     uint8_t *dirty;       /* (alloc) 1 = updated since the last drain */
     uint32_t *dirty_list; /* (alloc) the dirty rows */
     uint32_t n_dirty;
-    uint64_t refused;     /* new ids turned away because the table was full */
+    uint64_t refused; /* new ids turned away because the table was full */
 } embtable;
 
-int embtable_init(embtable *t, int dim, uint32_t capacity, float init_scale, uint64_t seed, char *err,
-                  size_t errlen);
+int embtable_init(embtable *t, int dim, uint32_t capacity, float init_scale, uint64_t seed,
+                  char *err, size_t errlen);
 void embtable_free(embtable *t);
 
 /* Row of id, or -1. Never creates. */

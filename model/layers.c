@@ -12,7 +12,8 @@
 #include <math.h>
 #include <string.h>
 
-void dense_forward(float *out, const float *inp, const float *weight, const float *bias, int B, int C, int OC)
+void dense_forward(float *out, const float *inp, const float *weight, const float *bias, int B,
+                   int C, int OC)
 {
     if (bias) {
         for (int b = 0; b < B; b++)
@@ -62,8 +63,9 @@ void dot_head_forward(float *logit, float *dot, const float *m, const float *c, 
     }
 }
 
-void dot_head_backward(float *dm, float *dc, float *dscale, float *dbias, const float *dlogit, const float *dot,
-                       const float *m, const float *c, const int *task, const float *scale, int B, int D)
+void dot_head_backward(float *dm, float *dc, float *dscale, float *dbias, const float *dlogit,
+                       const float *dot, const float *m, const float *c, const int *task,
+                       const float *scale, int B, int D)
 {
     for (int b = 0; b < B; b++) {
         int t = task[b];
@@ -124,7 +126,8 @@ float hinge_forward(const float *score, const float *y, const float *w, float ma
     return (float)total;
 }
 
-void hinge_backward(float *dscore, const float *score, const float *y, const float *w, float margin, int B)
+void hinge_backward(float *dscore, const float *score, const float *y, const float *w, float margin,
+                    int B)
 {
     for (int b = 0; b < B; b++)
         if (margin - y[b] * score[b] > 0.0f)

@@ -42,21 +42,24 @@ static int check_config(model_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "n_tasks %d out of range 1..%d", c->n_tasks, MODEL_MAX_TASKS);
         return -1;
     }
-    if (c->dim < 1 || c->dim > AFF_MAX_WIDTH || c->id_dim < 1 || c->id_dim > AFF_MAX_WIDTH || c->hidden < 1 ||
-        c->hidden > AFF_MAX_WIDTH || c->skill_dim < 1 || c->skill_dim > 1024) {
-        snprintf(err, errlen, "sizes out of range: dim %d, id_dim %d, hidden %d (1..%d), skill_dim %d (1..1024)",
+    if (c->dim < 1 || c->dim > AFF_MAX_WIDTH || c->id_dim < 1 || c->id_dim > AFF_MAX_WIDTH ||
+        c->hidden < 1 || c->hidden > AFF_MAX_WIDTH || c->skill_dim < 1 || c->skill_dim > 1024) {
+        snprintf(err, errlen,
+                 "sizes out of range: dim %d, id_dim %d, hidden %d (1..%d), skill_dim %d (1..1024)",
                  c->dim, c->id_dim, c->hidden, AFF_MAX_WIDTH, c->skill_dim);
         return -1;
     }
     if (c->table_capacity < 1 || c->table_capacity > (1 << 30) || c->ngram_buckets < 1 ||
         c->ngram_buckets > (1 << 28)) {
-        snprintf(err, errlen, "table_capacity %d (1..2^30) or ngram_buckets %d (1..2^28) out of range",
+        snprintf(err, errlen,
+                 "table_capacity %d (1..2^30) or ngram_buckets %d (1..2^28) out of range",
                  c->table_capacity, c->ngram_buckets);
         return -1;
     }
-    if (!(isfinite(c->lr_dense) && c->lr_dense > 0) || !(isfinite(c->lr_table) && c->lr_table > 0)) {
-        snprintf(err, errlen, "learning rates must be finite and > 0 (lr_dense %g, lr_table %g)", c->lr_dense,
-                 c->lr_table);
+    if (!(isfinite(c->lr_dense) && c->lr_dense > 0) ||
+        !(isfinite(c->lr_table) && c->lr_table > 0)) {
+        snprintf(err, errlen, "learning rates must be finite and > 0 (lr_dense %g, lr_table %g)",
+                 c->lr_dense, c->lr_table);
         return -1;
     }
     if (c->metrics_window < 0 || c->metrics_window > 10000000) {
@@ -82,8 +85,10 @@ static int check_config(model_config *c, char *err, size_t errlen)
             snprintf(err, errlen, "task '%s': unknown kind %d", tc->name, (int)tc->kind);
             return -1;
         }
-        if (!(isfinite(tc->loss_weight) && tc->loss_weight >= 0) || !(isfinite(tc->pos_weight) && tc->pos_weight > 0)) {
-            snprintf(err, errlen, "task '%s': loss_weight (%g) must be >= 0 and pos_weight (%g) > 0", tc->name,
+        if (!(isfinite(tc->loss_weight) && tc->loss_weight >= 0) ||
+            !(isfinite(tc->pos_weight) && tc->pos_weight > 0)) {
+            snprintf(err, errlen,
+                     "task '%s': loss_weight (%g) must be >= 0 and pos_weight (%g) > 0", tc->name,
                      tc->loss_weight, tc->pos_weight);
             return -1;
         }
@@ -92,8 +97,8 @@ static int check_config(model_config *c, char *err, size_t errlen)
 }
 
 /* Slot of field `name` for task `task`, of one of the kinds k1/k2; -1 + err. */
-static int bind_field(const mts_layout *l, const char *task, const char *name, field_kind k1, field_kind k2,
-                      field_kind *kind, char *err, size_t errlen)
+static int bind_field(const mts_layout *l, const char *task, const char *name, field_kind k1,
+                      field_kind k2, field_kind *kind, char *err, size_t errlen)
 {
     if (!name[0]) {
         snprintf(err, errlen, "task '%s': no field name configured where a %s is needed", task,
@@ -107,8 +112,9 @@ static int bind_field(const mts_layout *l, const char *task, const char *name, f
     }
     field_kind k = l->fields[slot].kind;
     if (k != k1 && k != k2) {
-        snprintf(err, errlen, "task '%s': field '%s' is %s, needs %s%s%s", task, name, field_kind_name(k),
-                 field_kind_name(k1), k2 != k1 ? " or " : "", k2 != k1 ? field_kind_name(k2) : "");
+        snprintf(err, errlen, "task '%s': field '%s' is %s, needs %s%s%s", task, name,
+                 field_kind_name(k), field_kind_name(k1), k2 != k1 ? " or " : "",
+                 k2 != k1 ? field_kind_name(k2) : "");
         return -1;
     }
     if (kind)
@@ -124,26 +130,33 @@ static int bind_tasks(mts_model *m, const mts_layout *l, char *err, size_t errle
         const model_task_config *tc = &m->cfg.tasks[t];
         task_binding *b = &m->bind[t];
         b->member = b->company = -1;
-        if ((b->label = bind_field(l, tc->name, tc->label_field, FK_LONG, FK_DOUBLE, &b->label_kind, err,
-                                   errlen)) < 0)
+        if ((b->label = bind_field(l, tc->name, tc->label_field, FK_LONG, FK_DOUBLE, &b->label_kind,
+                                   err, errlen)) < 0)
             return -1;
         if (tc->kind == TASK_AFFINITY) {
             m->has_affinity = 1;
-            if ((b->member = bind_field(l, tc->name, tc->member_field, FK_LONG, FK_LONG, NULL, err, errlen)) < 0 ||
-                (b->company = bind_field(l, tc->name, tc->company_field, FK_LONG, FK_LONG, NULL, err, errlen)) < 0)
+            if ((b->member = bind_field(l, tc->name, tc->member_field, FK_LONG, FK_LONG, NULL, err,
+                                        errlen)) < 0 ||
+                (b->company = bind_field(l, tc->name, tc->company_field, FK_LONG, FK_LONG, NULL,
+                                         err, errlen)) < 0)
                 return -1;
         } else {
             if (!m->has_skill) {
                 m->has_skill = 1;
                 m->first_skill_task = t;
-                if ((m->sk_entity = bind_field(l, tc->name, "entity_id", FK_LONG, FK_LONG, NULL, err, errlen)) < 0 ||
-                    (m->sk_tokens = bind_field(l, tc->name, "tokens", FK_STRING_ARRAY, FK_STRING_ARRAY, NULL, err,
-                                               errlen)) < 0 ||
-                    (m->sk_start = bind_field(l, tc->name, "span_start", FK_LONG, FK_LONG, NULL, err, errlen)) < 0 ||
-                    (m->sk_end = bind_field(l, tc->name, "span_end", FK_LONG, FK_LONG, NULL, err, errlen)) < 0 ||
-                    (m->sk_domain = bind_field(l, tc->name, "domain", FK_STRING, FK_STRING, NULL, err, errlen)) < 0)
+                if ((m->sk_entity = bind_field(l, tc->name, "entity_id", FK_LONG, FK_LONG, NULL,
+                                               err, errlen)) < 0 ||
+                    (m->sk_tokens = bind_field(l, tc->name, "tokens", FK_STRING_ARRAY,
+                                               FK_STRING_ARRAY, NULL, err, errlen)) < 0 ||
+                    (m->sk_start = bind_field(l, tc->name, "span_start", FK_LONG, FK_LONG, NULL,
+                                              err, errlen)) < 0 ||
+                    (m->sk_end = bind_field(l, tc->name, "span_end", FK_LONG, FK_LONG, NULL, err,
+                                            errlen)) < 0 ||
+                    (m->sk_domain = bind_field(l, tc->name, "domain", FK_STRING, FK_STRING, NULL,
+                                               err, errlen)) < 0)
                     return -1;
-                int sp = layout_find(l, "split"); /* optional: without it every row is learned from */
+                int sp =
+                    layout_find(l, "split"); /* optional: without it every row is learned from */
                 if (sp >= 0 && sp < l->n_fields && l->fields[sp].kind == FK_STRING)
                     m->sk_split = sp;
             }
@@ -179,15 +192,15 @@ mts_model *model_new(const model_config *cfg, const mts_layout *layout, char *er
     blas_init_single_thread();
     const model_config *c = &m->cfg;
     if (m->has_affinity && affinity_init(&m->aff, c->id_dim, c->hidden, c->dim, c->n_tasks,
-                                         (uint32_t)c->table_capacity, c->lr_dense, c->lr_table, c->seed, err,
-                                         errlen) < 0) {
+                                         (uint32_t)c->table_capacity, c->lr_dense, c->lr_table,
+                                         c->seed, err, errlen) < 0) {
         affinity_free(&m->aff);
         free(m);
         return NULL;
     }
     if (m->has_skill && skill_init(&m->sk, c->skill_dim, c->hidden, (uint32_t)c->ngram_buckets,
-                                   (uint32_t)c->table_capacity, c->lr_dense, c->lr_table, c->seed, err,
-                                   errlen) < 0) {
+                                   (uint32_t)c->table_capacity, c->lr_dense, c->lr_table, c->seed,
+                                   err, errlen) < 0) {
         affinity_free(&m->aff);
         skill_free(&m->sk);
         free(m);
@@ -290,7 +303,8 @@ static int read_skill(mts_model *m, const mts_row *r, int i, int create_domain)
     uint32_t ntok = tokens ? tok->n : 0;
     int64_t s0 = st->is_null ? 0 : st->u.l, s1 = en->is_null ? s0 : en->u.l;
     int *off = m->s_offsets + (size_t)i * SKILL_GROUPS, counts[SKILL_GROUPS];
-    skill_featurize(&m->sk, tokens, ntok, s0, s1, m->s_buckets + off[0], counts, m->s_pos + (size_t)i * SKILL_POS);
+    skill_featurize(&m->sk, tokens, ntok, s0, s1, m->s_buckets + off[0], counts,
+                    m->s_pos + (size_t)i * SKILL_POS);
     for (int g = 0; g < SKILL_GROUPS; g++)
         off[g + 1] = off[g] + counts[g];
     const char *dname = dom->is_null ? NULL : dom->u.s;
@@ -340,11 +354,14 @@ static int skill_gather(mts_model *m, const mts_row *rows, const int *idx, int n
 int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_t errlen)
 {
     if (!m || n < 0 || n > MODEL_MAX_BATCH || (n > 0 && !rows)) {
-        snprintf(err, errlen, "model_train_batch: bad arguments (n = %d, at most %d rows)", n, MODEL_MAX_BATCH);
+        snprintf(err, errlen, "model_train_batch: bad arguments (n = %d, at most %d rows)", n,
+                 MODEL_MAX_BATCH);
         return -1;
     }
     if (m->net)
-        return mtlm_train_batch(m, rows, n) < 0 ? (snprintf(err, errlen, "declared network: malformed batch"), -1) : 0;
+        return mtlm_train_batch(m, rows, n) < 0
+                   ? (snprintf(err, errlen, "declared network: malformed batch"), -1)
+                   : 0;
     reserve(m, n);
     int na = 0, nl = 0, nh = 0;
     for (int i = 0; i < n; i++) {
@@ -361,7 +378,8 @@ int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_
             continue;
         }
         if (m->cfg.tasks[t].kind == TASK_AFFINITY) {
-            if (read_id(&r->v[b->member], &m->a_member[na]) < 0 || read_id(&r->v[b->company], &m->a_company[na]) < 0) {
+            if (read_id(&r->v[b->member], &m->a_member[na]) < 0 ||
+                read_id(&r->v[b->company], &m->a_company[na]) < 0) {
                 m->skipped[t]++;
                 continue;
             }
@@ -388,7 +406,8 @@ int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_
      * step, before it learns; no table rows or domains are created for them */
     int ns = nh > 0 ? skill_gather(m, rows, m->s_score, nh, 0) : 0;
     if (ns > 0) {
-        skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, NULL, NULL, ns, 0);
+        skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, NULL,
+                      NULL, ns, 0);
         for (int i = 0; i < ns; i++) {
             auc_add(&m->metrics[m->s_task[i]], m->sk.logit[i], m->s_y[i] >= 0.5f);
             m->held_out[m->s_task[i]]++;
@@ -398,7 +417,8 @@ int model_train_batch(mts_model *m, const mts_row *rows, int n, char *err, size_
     if (ns > 0) {
         for (int i = 0; i < ns; i++)
             m->s_w[i] /= (float)ns;
-        skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, m->s_y, m->s_w, ns, 1);
+        skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, m->s_y,
+                      m->s_w, ns, 1);
         for (int i = 0; i < ns; i++)
             auc_add(&m->metrics[m->s_task[i]], m->sk.logit[i], m->s_y[i] >= 0.5f);
         skill_backward(&m->sk);
@@ -419,8 +439,9 @@ void model_task_metrics(const mts_model *m, int task, task_metrics *out)
     out->auc_recent = auc_recent(a);
     out->logloss = auc_logloss(a);
     out->logloss_recent = auc_logloss_recent(a);
-    out->loss_weight = m->net ? mtl_task_weight(m->net, mtl_task_index(m->net, m->cfg.tasks[task].name))
-                              : m->cfg.tasks[task].loss_weight;
+    out->loss_weight =
+        m->net ? mtl_task_weight(m->net, mtl_task_index(m->net, m->cfg.tasks[task].name))
+               : m->cfg.tasks[task].loss_weight;
     out->skipped = m->skipped[task];
     out->held_out = m->held_out[task];
 }
@@ -468,7 +489,8 @@ void model_mark_all_dirty(mts_model *m, entity_kind k)
         embtable_mark_dirty(t, r);
 }
 
-int model_embedding(const mts_model *m, entity_kind k, int64_t id, float *out, uint64_t *events_seen)
+int model_embedding(const mts_model *m, entity_kind k, int64_t id, float *out,
+                    uint64_t *events_seen)
 {
     if (m->net)
         return mtlm_embedding(m, k, id, out, events_seen);
@@ -529,7 +551,8 @@ float model_skill_score(mts_model *m, const mts_row *row)
     m->s_offsets[0] = 0;
     if (read_skill(m, row, 0, 0) < 0)
         return -1.0f;
-    skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, NULL, NULL, 1, 0);
+    skill_forward(&m->sk, m->s_entity, m->s_dom, m->s_buckets, m->s_offsets, m->s_pos, NULL, NULL,
+                  1, 0);
     return sigmoidf_stable(m->sk.logit[0]);
 }
 
@@ -541,37 +564,48 @@ size_t model_describe(const mts_model *m, char *buf, size_t len)
     buf_init(&b);
     char line[512];
     const model_config *c = &m->cfg;
-#define EMIT(...)                                                                                                  \
-    do {                                                                                                           \
-        int k_ = snprintf(line, sizeof(line), __VA_ARGS__);                                                        \
-        buf_append(&b, line, k_ < 0 ? 0 : (size_t)k_ < sizeof(line) ? (size_t)k_ : sizeof(line) - 1);           \
+#define EMIT(...)                                                                                  \
+    do {                                                                                           \
+        int k_ = snprintf(line, sizeof(line), __VA_ARGS__);                                        \
+        buf_append(&b, line,                                                                       \
+                   k_ < 0                      ? 0                                                 \
+                   : (size_t)k_ < sizeof(line) ? (size_t)k_                                        \
+                                               : sizeof(line) - 1);                                \
     } while (0)
     if (m->has_affinity) {
         EMIT("shared: affinity bottom (joint training)\n");
-        EMIT("  member table   %d rows max x %d, %u rows now\n", c->table_capacity, c->id_dim, m->aff.members.n);
+        EMIT("  member table   %d rows max x %d, %u rows now\n", c->table_capacity, c->id_dim,
+             m->aff.members.n);
         EMIT("  company table  %d rows max x %d, %u rows now\n", c->table_capacity, c->id_dim,
              m->aff.companies.n);
-        EMIT("  member tower   dense %d->%d relu, dense %d->%d  (output = published member embedding)\n",
+        EMIT("  member tower   dense %d->%d relu, dense %d->%d  (output = published member "
+             "embedding)\n",
              c->id_dim, c->hidden, c->hidden, c->dim);
-        EMIT("  company tower  dense %d->%d relu, dense %d->%d  (output = published company embedding)\n",
+        EMIT("  company tower  dense %d->%d relu, dense %d->%d  (output = published company "
+             "embedding)\n",
              c->id_dim, c->hidden, c->hidden, c->dim);
     }
     if (m->has_skill) {
         EMIT("shared: skill model\n");
-        EMIT("  entity table %d x %d, n-gram table %d x %d (%d bags: span, left, right, neighbours), %d position "
+        EMIT("  entity table %d x %d, n-gram table %d x %d (%d bags: span, left, right, "
+             "neighbours), %d position "
              "features, dense %d->%d relu\n",
-             c->table_capacity, c->skill_dim, c->ngram_buckets, c->skill_dim, SKILL_GROUPS, SKILL_POS, m->sk.X,
-             c->hidden);
-        EMIT("  domain-specific: hidden vector, output vector + bias per domain (%d domains so far)%s\n",
-             m->sk.n_domains, m->sk_split >= 0 ? "; rows whose split is not TRAIN are scored, not learned" : "");
+             c->table_capacity, c->skill_dim, c->ngram_buckets, c->skill_dim, SKILL_GROUPS,
+             SKILL_POS, m->sk.X, c->hidden);
+        EMIT("  domain-specific: hidden vector, output vector + bias per domain (%d domains so "
+             "far)%s\n",
+             m->sk.n_domains,
+             m->sk_split >= 0 ? "; rows whose split is not TRAIN are scored, not learned" : "");
     }
     for (int t = 0; t < c->n_tasks; t++) {
         const model_task_config *tc = &c->tasks[t];
         if (tc->kind == TASK_AFFINITY)
-            EMIT("task %-12s affinity  head: scale*<member,company>+bias  label %s  loss_weight %g pos_weight %g\n",
+            EMIT("task %-12s affinity  head: scale*<member,company>+bias  label %s  loss_weight %g "
+                 "pos_weight %g\n",
                  tc->name, tc->label_field, tc->loss_weight, tc->pos_weight);
         else
-            EMIT("task %-12s skill     head: shared skill output  label %s  loss_weight %g pos_weight %g\n",
+            EMIT("task %-12s skill     head: shared skill output  label %s  loss_weight %g "
+                 "pos_weight %g\n",
                  tc->name, tc->label_field, tc->loss_weight, tc->pos_weight);
     }
 #undef EMIT

@@ -24,10 +24,11 @@ typedef enum { TASK_AFFINITY, TASK_SKILL } task_kind;
 typedef struct {
     char name[64];
     task_kind kind;
-    char label_field[64];                     /* e.g. "viewed"; FK_LONG (0/1) or FK_DOUBLE in [0, 1] */
-    char member_field[64], company_field[64]; /* affinity: e.g. "member_id", "company_id" (FK_LONG) */
-    float loss_weight;                        /* weight of this task's loss in the combined loss, >= 0 */
-    float pos_weight;                         /* weight of positive examples in the weighted cross-entropy, > 0 */
+    char label_field[64]; /* e.g. "viewed"; FK_LONG (0/1) or FK_DOUBLE in [0, 1] */
+    char member_field[64],
+        company_field[64]; /* affinity: e.g. "member_id", "company_id" (FK_LONG) */
+    float loss_weight;     /* weight of this task's loss in the combined loss, >= 0 */
+    float pos_weight;      /* weight of positive examples in the weighted cross-entropy, > 0 */
 } model_task_config;
 
 /* Skill tasks read the fixed fields "entity_id" (FK_LONG), "tokens"
@@ -41,7 +42,8 @@ typedef struct {
     int dim;            /* published embedding width D (default 16) */
     int id_dim;         /* id-embedding width E (default 32) */
     int hidden;         /* tower hidden width H (default 32); also the skill model's hidden width */
-    int table_capacity; /* max rows per entity table (default 1,000,000); new ids are refused beyond */
+    int table_capacity; /* max rows per entity table (default 1,000,000); new ids are refused beyond
+                         */
     float lr_dense;     /* Adam learning rate of the dense parameters (default 0.005) */
     float lr_table;     /* Adagrad learning rate of the embedding tables (default 0.05) */
     uint64_t seed;      /* everything random derives from it: same seed, same rows -> same bits */
@@ -106,9 +108,11 @@ void model_mark_all_dirty(mts_model *m, entity_kind k);
 /* Published embedding (tower output) of id into out (dim); -1 if unknown. */
 int model_embedding(const mts_model *m, entity_kind k, int64_t id, float *out /* (dim) */,
                     uint64_t *events_seen);
-size_t model_entity_ids(const mts_model *m, entity_kind k, int64_t *ids, size_t max); /* all known ids */
+size_t model_entity_ids(const mts_model *m, entity_kind k, int64_t *ids,
+                        size_t max); /* all known ids */
 size_t model_entity_count(const mts_model *m, entity_kind k);
-uint64_t model_entities_refused(const mts_model *m, entity_kind k); /* new ids turned away: table full */
+uint64_t model_entities_refused(const mts_model *m,
+                                entity_kind k); /* new ids turned away: table full */
 int model_dim(const mts_model *m);
 /* Change a task's loss weight while running (SIGHUP reload). -1 if the task
  * index is out of range or w is not finite and >= 0. */

@@ -21,18 +21,19 @@ typedef struct mtl_binding mtl_binding; /* model_mtl.c */
 
 struct mts_model {
     model_config cfg;
-    mtl_net *net;     /* declared network (cfg.mtl_file set); NULL: the fixed model below */
-    mtl_binding *mb;  /* its row binding, dirty sets, scratch */
+    mtl_net *net;    /* declared network (cfg.mtl_file set); NULL: the fixed model below */
+    mtl_binding *mb; /* its row binding, dirty sets, scratch */
     task_binding bind[MODEL_MAX_TASKS];
     int sk_entity, sk_tokens, sk_start, sk_end, sk_domain; /* skill slots, -1 without skill tasks */
-    int sk_split;                                          /* optional "split" (string / enum), else -1 */
-    int first_skill_task;                                  /* -1 if none */
+    int sk_split;         /* optional "split" (string / enum), else -1 */
+    int first_skill_task; /* -1 if none */
     int has_affinity, has_skill;
     affinity aff;
     skill sk;
     auc_stream metrics[MODEL_MAX_TASKS];
     uint64_t skipped[MODEL_MAX_TASKS];
-    uint64_t held_out[MODEL_MAX_TASKS]; /* skill rows scored, not learned (split not TRAIN); not checkpointed */
+    uint64_t held_out[MODEL_MAX_TASKS]; /* skill rows scored, not learned (split not TRAIN); not
+                                           checkpointed */
     uint64_t rejected;
     /* batch scratch, grown to the largest batch seen */
     int cap;

@@ -25,11 +25,11 @@
 
 /* id -> events seen, and a FIFO of dirty ids (each queued once). */
 typedef struct {
-    int64_t *keys;      /* (nslots) */
-    uint64_t *events;   /* (nslots) */
-    uint8_t *state;     /* (nslots) 0 empty, 1 used, 2 used and queued */
+    int64_t *keys;    /* (nslots) */
+    uint64_t *events; /* (nslots) */
+    uint8_t *state;   /* (nslots) 0 empty, 1 used, 2 used and queued */
     uint32_t nslots, n;
-    int64_t *queue;     /* (qcap) dirty ids from qhead to qlen */
+    int64_t *queue; /* (qcap) dirty ids from qhead to qlen */
     size_t qhead, qlen, qcap;
 } id_map;
 
@@ -38,20 +38,20 @@ struct mtl_binding {
     int label[MODEL_MAX_TASKS];   /* label slot per configured task */
     field_kind label_kind[MODEL_MAX_TASKS];
     int n_in;
-    int slot[MTL_MAX_INPUTS];     /* layout slot of each declared input */
+    int slot[MTL_MAX_INPUTS]; /* layout slot of each declared input */
     field_kind kind[MTL_MAX_INPUTS];
-    int split;                    /* optional "split" (string / enum), else -1 */
-    int pub[2];                   /* publish index of member, company (-1) */
-    int pub_in[2];                /* declared input of each published tower */
-    int pub_slot[2];              /* its layout slot */
+    int split;       /* optional "split" (string / enum), else -1 */
+    int pub[2];      /* publish index of member, company (-1) */
+    int pub_in[2];   /* declared input of each published tower */
+    int pub_slot[2]; /* its layout slot */
     id_map ids[2];
     uint64_t task_mask[MTL_MAX_INPUTS]; /* layout task_mask of each input's field */
     /* batch scratch */
     int cap;
-    mtl_example *ex, *learn;      /* (cap) */
-    mtl_value *vals;              /* (cap, n_in) */
-    float *logit;                 /* (cap) */
-    int *row_of;                  /* (cap) example -> batch row */
+    mtl_example *ex, *learn; /* (cap) */
+    mtl_value *vals;         /* (cap, n_in) */
+    float *logit;            /* (cap) */
+    int *row_of;             /* (cap) example -> batch row */
     mts_arena text;
 };
 
@@ -127,10 +127,10 @@ static void map_free(id_map *m)
 
 /* ---- binding ---- */
 
-#define FAIL(...)                                                                                                  \
-    do {                                                                                                           \
-        snprintf(err, errlen, __VA_ARGS__);                                                                        \
-        return -1;                                                                                                 \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return -1;                                                                                 \
     } while (0)
 
 int mtlm_new(mts_model *m, const mts_layout *l, char *err, size_t errlen)
@@ -143,7 +143,8 @@ int mtlm_new(mts_model *m, const mts_layout *l, char *err, size_t errlen)
     arena_init(&b->text, 1 << 16);
     mtl_net *net = m->net;
     if (mtl_n_tasks(net) != m->cfg.n_tasks)
-        FAIL("multitask.tasks declares %d tasks, the configuration has %d: declare the model of every task "
+        FAIL("multitask.tasks declares %d tasks, the configuration has %d: declare the model of "
+             "every task "
              "(by its name) and only those",
              mtl_n_tasks(net), m->cfg.n_tasks);
     for (int t = 0; t < m->cfg.n_tasks; t++) {
@@ -158,7 +159,8 @@ int mtlm_new(mts_model *m, const mts_layout *l, char *err, size_t errlen)
         int s = layout_find(l, label);
         if (s < 0 || !(l->fields[s].task_mask & (1ULL << t)) ||
             (l->fields[s].kind != FK_LONG && l->fields[s].kind != FK_DOUBLE))
-            FAIL("task %s: label field \"%s\" is not a boolean or number of its schema", tc->name, label);
+            FAIL("task %s: label field \"%s\" is not a boolean or number of its schema", tc->name,
+                 label);
         b->label[t] = s;
         b->label_kind[t] = l->fields[s].kind;
     }
@@ -170,13 +172,14 @@ int mtlm_new(mts_model *m, const mts_layout *l, char *err, size_t errlen)
         if (s < 0)
             FAIL("multitask input \"%s\" is not a field of any task's schema", name);
         field_kind fk = l->fields[s].kind;
-        int ok = k == MTL_IN_ID     ? fk == FK_LONG
-                 : k == MTL_IN_BAG  ? fk == FK_LONG_ARRAY
-                                    : fk == FK_STRING || fk == FK_STRING_ARRAY;
+        int ok = k == MTL_IN_ID    ? fk == FK_LONG
+                 : k == MTL_IN_BAG ? fk == FK_LONG_ARRAY
+                                   : fk == FK_STRING || fk == FK_STRING_ARRAY;
         if (!ok)
             FAIL("multitask input \"%s\" is used as %s, but the field is %s", name,
-                 k == MTL_IN_ID ? "an id (needs long)" : k == MTL_IN_BAG ? "a bag (needs an array of longs)"
-                                                                        : "text (needs string or array of strings)",
+                 k == MTL_IN_ID    ? "an id (needs long)"
+                 : k == MTL_IN_BAG ? "a bag (needs an array of longs)"
+                                   : "text (needs string or array of strings)",
                  field_kind_name(fk));
         b->slot[i] = s;
         b->kind[i] = fk;
@@ -187,14 +190,19 @@ int mtlm_new(mts_model *m, const mts_layout *l, char *err, size_t errlen)
     static const char *const ents[2] = {"member", "company"};
     for (int k = 0; k < 2; k++) {
         b->pub[k] = mtl_publish_index(net, ents[k]);
-        b->pub_in[k] = b->pub[k] >= 0 ? mtl_input_index(net, mtl_publish_input(net, b->pub[k])) : -1;
+        b->pub_in[k] =
+            b->pub[k] >= 0 ? mtl_input_index(net, mtl_publish_input(net, b->pub[k])) : -1;
         b->pub_slot[k] = b->pub_in[k] >= 0 ? b->slot[b->pub_in[k]] : -1;
     }
-    if (b->pub[0] >= 0 && b->pub[1] >= 0 && mtl_publish_width(net, b->pub[0]) != mtl_publish_width(net, b->pub[1]))
-        FAIL("multitask.publish: member tower %s (width %d) and company tower %s (width %d) must have one width",
-             mtl_publish_tower(net, b->pub[0]), mtl_publish_width(net, b->pub[0]), mtl_publish_tower(net, b->pub[1]),
-             mtl_publish_width(net, b->pub[1]));
-    int w = b->pub[0] >= 0 ? mtl_publish_width(net, b->pub[0]) : b->pub[1] >= 0 ? mtl_publish_width(net, b->pub[1]) : 0;
+    if (b->pub[0] >= 0 && b->pub[1] >= 0 &&
+        mtl_publish_width(net, b->pub[0]) != mtl_publish_width(net, b->pub[1]))
+        FAIL("multitask.publish: member tower %s (width %d) and company tower %s (width %d) must "
+             "have one width",
+             mtl_publish_tower(net, b->pub[0]), mtl_publish_width(net, b->pub[0]),
+             mtl_publish_tower(net, b->pub[1]), mtl_publish_width(net, b->pub[1]));
+    int w = b->pub[0] >= 0   ? mtl_publish_width(net, b->pub[0])
+            : b->pub[1] >= 0 ? mtl_publish_width(net, b->pub[1])
+                             : 0;
     if (w > 0)
         m->cfg.dim = w; /* model_dim: the published width */
     return 0;

@@ -12,7 +12,8 @@ int mtlm_train_batch(mts_model *m, const mts_row *rows, int n);
 size_t mtlm_drain_dirty(mts_model *m, entity_kind k, int64_t *ids, size_t max);
 int mtlm_mark_dirty(mts_model *m, entity_kind k, int64_t id);
 void mtlm_mark_all_dirty(mts_model *m, entity_kind k);
-int mtlm_embedding(const mts_model *m, entity_kind k, int64_t id, float *out, uint64_t *events_seen);
+int mtlm_embedding(const mts_model *m, entity_kind k, int64_t id, float *out,
+                   uint64_t *events_seen);
 size_t mtlm_entity_ids(const mts_model *m, entity_kind k, int64_t *ids, size_t max);
 size_t mtlm_entity_count(const mts_model *m, entity_kind k);
 uint64_t mtlm_entities_refused(const mts_model *m, entity_kind k);

@@ -64,35 +64,36 @@ static const char *kind_names[] = {"id", "bag", "text"};
 
 typedef struct {
     layer_type type;
-    char desc[192];        /* canonical description: equal desc + equal parent = same node */
-    char *key;             /* desc chain from the tower's input up to here */
-    int parent;            /* node below, -1 for an input layer */
-    int input;             /* input slot (input layers) */
+    char desc[192]; /* canonical description: equal desc + equal parent = same node */
+    char *key;      /* desc chain from the tower's input up to here */
+    int parent;     /* node below, -1 for an input layer */
+    int input;      /* input slot (input layers) */
     int in_w, out_w;
     int relu;
     int ngram_n;
-    uint32_t users;        /* tasks that declared this node */
-    uint32_t rowtasks;     /* tasks whose rows it computes (users + distillation students) */
-    int soft_group;        /* soft sharing: nodes that would be one node under hard sharing */
-    int frontier;          /* shared, and no shared node above it (GradNorm reads its gradient) */
+    uint32_t users;    /* tasks that declared this node */
+    uint32_t rowtasks; /* tasks whose rows it computes (users + distillation students) */
+    int soft_group;    /* soft sharing: nodes that would be one node under hard sharing */
+    int frontier;      /* shared, and no shared node above it (GradNorm reads its gradient) */
     /* parameters */
     int has_tab;
-    dyntable tab;          /* input layers */
-    size_t np;             /* dense: W (out_w, in_w) then b (out_w) */
-    float *p, *g;          /* (np) */
-    float *m, *v;          /* (n_states, np) optimizer state */
-    long *steps;           /* (n_states) Adam step counts */
+    dyntable tab; /* input layers */
+    size_t np;    /* dense: W (out_w, in_w) then b (out_w) */
+    float *p, *g; /* (np) */
+    float *m, *v; /* (n_states, np) optimizer state */
+    long *steps;  /* (n_states) Adam step counts */
     int n_states;
     int state_of[MTL_MAX_TASKS]; /* optimizer state column of each user task */
     /* per batch */
     int n, cap;
-    int *rows;             /* (cap) batch rows computed here */
-    int *local;            /* (batch cap) batch row -> local row, -1 */
-    float *out, *dout;     /* (cap, out_w) */
-    float *x, *dx, *dz;    /* dense: gathered input (cap, in_w), its gradient, pre-activation gradient */
-    int32_t *tabrow;       /* (cap) embedding: table row or -1 */
-    int *off;              /* (cap + 1) bag/ngram: offsets into bagrow */
-    int32_t *bagrow;       /* (bag_cap) table rows of the bag's found ids */
+    int *rows;         /* (cap) batch rows computed here */
+    int *local;        /* (batch cap) batch row -> local row, -1 */
+    float *out, *dout; /* (cap, out_w) */
+    float *x, *dx,
+        *dz;         /* dense: gathered input (cap, in_w), its gradient, pre-activation gradient */
+    int32_t *tabrow; /* (cap) embedding: table row or -1 */
+    int *off;        /* (cap + 1) bag/ngram: offsets into bagrow */
+    int32_t *bagrow; /* (bag_cap) table rows of the bag's found ids */
     int bag_cap;
 } node;
 
@@ -101,21 +102,21 @@ typedef struct {
     char label[64];
     float loss_weight, pos_weight;
     float lr, table_lr;
-    float head_lr;         /* the head's learning rate (head.lr, default lr) */
+    float head_lr; /* the head's learning rate (head.lr, default lr) */
     mtl_optim_kind opt;
     float pos_keep, neg_keep;
     int n_towers;
     char tower_name[MTL_MAX_TOWERS][32];
     int tower_node[MTL_MAX_TOWERS];
     int tower_root[MTL_MAX_TOWERS]; /* the tower's input layer */
-    int skip;              /* tower output = top + input row (first min widths); see tower_skip_width */
+    int skip; /* tower output = top + input row (first min widths); see tower_skip_width */
     head_type head;
-    int hidden;            /* mlp head */
-    int head_in;           /* sum of tower widths */
+    int hidden;  /* mlp head */
+    int head_in; /* sum of tower widths */
     size_t np;
-    float *p, *g, *m, *v;  /* head parameters, gradient, Adam/Adagrad state */
+    float *p, *g, *m, *v; /* head parameters, gradient, Adam/Adagrad state */
     long steps;
-    uint32_t evalmask;     /* tasks whose rows this head scores */
+    uint32_t evalmask; /* tasks whose rows this head scores */
     /* per batch */
     int n, cap;
     int *rows;
@@ -152,14 +153,14 @@ struct mtl_net {
     float gn_w[MTL_MAX_TASKS];
     double gn_L0[MTL_MAX_TASKS], gn_Lema[MTL_MAX_TASKS], gn_ss[MTL_MAX_TASKS];
 
-    int n_publish;         /* published towers: multitask.publish = { ENTITY = "task.tower"; } */
+    int n_publish; /* published towers: multitask.publish = { ENTITY = "task.tower"; } */
     char publish_entity[MTL_MAX_PUBLISH][32];
     char publish_ref[MTL_MAX_PUBLISH][96];
     int publish_node[MTL_MAX_PUBLISH];   /* the tower's top node (its output is the embedding) */
     int publish_bottom[MTL_MAX_PUBLISH]; /* its embedding layer (the entity's table) */
     int publish_skip[MTL_MAX_PUBLISH];   /* its task has the skip connection */
 
-    int distill_frozen;    /* tests: reuse the teacher signs of the last backward */
+    int distill_frozen; /* tests: reuse the teacher signs of the last backward */
     float *frozen_sign;
     int frozen_n;
     mts_rng sample_rng;
@@ -169,25 +170,25 @@ struct mtl_net {
 
     /* per step */
     int bcap;
-    int *btask;            /* (bcap) task of each batch row */
-    float *bw;             /* (bcap) weight of each row (example weight x importance x pos_weight) */
-    float step_loss[MTL_MAX_TASKS];  /* float copy for uncertainty_forward */
+    int *btask; /* (bcap) task of each batch row */
+    float *bw;  /* (bcap) weight of each row (example weight x importance x pos_weight) */
+    float step_loss[MTL_MAX_TASKS];   /* float copy for uncertainty_forward */
     double step_lossd[MTL_MAX_TASKS]; /* the same in double (the loss returned) */
     int step_n[MTL_MAX_TASKS];
-    mtl_example *sel;      /* (bcap) rows kept by sampling / of one task */
+    mtl_example *sel; /* (bcap) rows kept by sampling / of one task */
 };
 
 /* ------------------------------------------------------------------ */
 /* configuration                                                       */
 
-#define FAIL(...)                                                                                              \
-    do {                                                                                                       \
-        snprintf(err, errlen, __VA_ARGS__);                                                                    \
-        return -1;                                                                                             \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return -1;                                                                                 \
     } while (0)
 
-static int check_names(const config_setting_t *g, const char *path, const char *const *allowed, char *err,
-                       size_t errlen)
+static int check_names(const config_setting_t *g, const char *path, const char *const *allowed,
+                       char *err, size_t errlen)
 {
     int n = config_setting_length(g);
     for (int i = 0; i < n; i++) {
@@ -205,8 +206,8 @@ static int check_names(const config_setting_t *g, const char *path, const char *
     return 0;
 }
 
-static int get_str(const config_setting_t *g, const char *name, const char *def, const char **out, char *err,
-                   size_t errlen, const char *path)
+static int get_str(const config_setting_t *g, const char *name, const char *def, const char **out,
+                   char *err, size_t errlen, const char *path)
 {
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s) {
@@ -219,8 +220,8 @@ static int get_str(const config_setting_t *g, const char *name, const char *def,
     return 0;
 }
 
-static int get_num(const config_setting_t *g, const char *name, double def, double lo, double hi, double *out,
-                   char *err, size_t errlen, const char *path)
+static int get_num(const config_setting_t *g, const char *name, double def, double lo, double hi,
+                   double *out, char *err, size_t errlen, const char *path)
 {
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s) {
@@ -239,7 +240,8 @@ static int get_num(const config_setting_t *g, const char *name, double def, doub
     else
         FAIL("line %d: %s.%s: must be a number", config_setting_source_line(s), path, name);
     if (!(*out >= lo && *out <= hi))
-        FAIL("line %d: %s.%s: %g out of range %g..%g", config_setting_source_line(s), path, name, *out, lo, hi);
+        FAIL("line %d: %s.%s: %g out of range %g..%g", config_setting_source_line(s), path, name,
+             *out, lo, hi);
     return 0;
 }
 
@@ -251,15 +253,15 @@ static int pick(const char *v, const char *const *names, int n)
     return -1;
 }
 
-static int input_slot(mtl_net *net, const char *name, mtl_input_kind kind, const char *path, char *err,
-                      size_t errlen)
+static int input_slot(mtl_net *net, const char *name, mtl_input_kind kind, const char *path,
+                      char *err, size_t errlen)
 {
     for (int i = 0; i < net->n_inputs; i++) {
         if (strcmp(net->input_name[i], name))
             continue;
         if (net->input_kind[i] != kind)
-            FAIL("%s: input \"%s\" is used as %s here but as %s elsewhere", path, name, kind_names[kind],
-                 kind_names[net->input_kind[i]]);
+            FAIL("%s: input \"%s\" is used as %s here but as %s elsewhere", path, name,
+                 kind_names[kind], kind_names[net->input_kind[i]]);
         return i;
     }
     if (net->n_inputs == MTL_MAX_INPUTS)
@@ -289,31 +291,35 @@ static int find_or_add_node(mtl_net *net, const char *key, int *created)
 }
 
 /* One layer of a tower: returns the node index or -1. */
-static int parse_layer(mtl_net *net, int t, const config_setting_t *ls, int parent, const char *path, char *err,
-                       size_t errlen)
+static int parse_layer(mtl_net *net, int t, const config_setting_t *ls, int parent,
+                       const char *path, char *err, size_t errlen)
 {
-    static const char *const allowed[] = {"type", "input", "dim", "units", "activation", "capacity", "admit",
-                                          "expire", "n", "share", "init", NULL};
+    static const char *const allowed[] = {"type",       "input",    "dim",   "units",
+                                          "activation", "capacity", "admit", "expire",
+                                          "n",          "share",    "init",  NULL};
     if (config_setting_type(ls) != CONFIG_TYPE_GROUP)
-        FAIL("line %d: %s: a layer is a group { type = ...; }", config_setting_source_line(ls), path);
+        FAIL("line %d: %s: a layer is a group { type = ...; }", config_setting_source_line(ls),
+             path);
     if (check_names(ls, path, allowed, err, errlen))
         return -1;
     const char *type, *input, *act;
     double dim, units, cap, admit, expire, n, share, init;
-    if (get_str(ls, "type", "", &type, err, errlen, path) || get_str(ls, "input", "", &input, err, errlen, path) ||
+    if (get_str(ls, "type", "", &type, err, errlen, path) ||
+        get_str(ls, "input", "", &input, err, errlen, path) ||
         get_str(ls, "activation", "none", &act, err, errlen, path) ||
         get_num(ls, "dim", 16, 1, 1024, &dim, err, errlen, path) ||
         get_num(ls, "units", 0, 0, 4096, &units, err, errlen, path) ||
         get_num(ls, "capacity", 100000, 1, 1 << 30, &cap, err, errlen, path) ||
         get_num(ls, "admit", 1, 1, 255, &admit, err, errlen, path) ||
         get_num(ls, "expire", 0, 0, 9.2e18, &expire, err, errlen, path) ||
-        get_num(ls, "n", 3, 1, 8, &n, err, errlen, path) || get_num(ls, "share", 1, 0, 1, &share, err, errlen, path) ||
+        get_num(ls, "n", 3, 1, 8, &n, err, errlen, path) ||
+        get_num(ls, "share", 1, 0, 1, &share, err, errlen, path) ||
         get_num(ls, "init", 0.05, 0, 10, &init, err, errlen, path))
         return -1;
     int lt = pick(type, layer_names, 4);
     if (lt < 0)
-        FAIL("line %d: %s.type: \"%s\" is not one of embedding, bag, ngram, dense", config_setting_source_line(ls),
-             path, type);
+        FAIL("line %d: %s.type: \"%s\" is not one of embedding, bag, ngram, dense",
+             config_setting_source_line(ls), path, type);
     int relu = !strcmp(act, "relu");
     if (!relu && strcmp(act, "none"))
         FAIL("%s.activation: \"%s\" is not relu or none", path, act);
@@ -321,7 +327,8 @@ static int parse_layer(mtl_net *net, int t, const config_setting_t *ls, int pare
     int in_w = 0, out_w, slot = -1;
     if (lt == L_DENSE) {
         if (parent < 0)
-            FAIL("%s: a tower starts with an input layer (embedding, bag or ngram), not dense", path);
+            FAIL("%s: a tower starts with an input layer (embedding, bag or ngram), not dense",
+                 path);
         if (units < 1)
             FAIL("%s.units: a dense layer needs units >= 1", path);
         in_w = net->nodes[parent].out_w;
@@ -332,16 +339,20 @@ static int parse_layer(mtl_net *net, int t, const config_setting_t *ls, int pare
             FAIL("%s: %s must be the first layer of its tower", path, type);
         if (!*input)
             FAIL("%s.input: an %s layer names its input field", path, type);
-        slot = input_slot(net, input, lt == L_EMBEDDING ? MTL_IN_ID : lt == L_BAG ? MTL_IN_BAG : MTL_IN_TEXT, path,
-                          err, errlen);
+        slot = input_slot(net, input,
+                          lt == L_EMBEDDING ? MTL_IN_ID
+                          : lt == L_BAG     ? MTL_IN_BAG
+                                            : MTL_IN_TEXT,
+                          path, err, errlen);
         if (slot < 0)
             return -1;
         out_w = (int)dim;
         if (lt == L_NGRAM)
-            snprintf(desc, sizeof(desc), "ngram(%s, n=%d, dim=%d, capacity=%.0f, init=%g)", input, (int)n, out_w,
-                     cap, init);
+            snprintf(desc, sizeof(desc), "ngram(%s, n=%d, dim=%d, capacity=%.0f, init=%g)", input,
+                     (int)n, out_w, cap, init);
         else
-            snprintf(desc, sizeof(desc), "%s(%s, dim=%d, capacity=%.0f, admit=%d, expire=%.0f, init=%g)",
+            snprintf(desc, sizeof(desc),
+                     "%s(%s, dim=%d, capacity=%.0f, admit=%d, expire=%.0f, init=%g)",
                      layer_names[lt], input, out_w, cap, (int)admit, expire, init);
     }
     const char *pkey = parent >= 0 ? net->nodes[parent].key : "";
@@ -381,8 +392,9 @@ static int parse_layer(mtl_net *net, int t, const config_setting_t *ls, int pare
 
 static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err, size_t errlen)
 {
-    static const char *const allowed[] = {"name", "label", "loss_weight", "pos_weight", "optimizer", "lr",
-                                          "table_lr", "sampling", "model", NULL};
+    static const char *const allowed[] = {"name",      "label", "loss_weight", "pos_weight",
+                                          "optimizer", "lr",    "table_lr",    "sampling",
+                                          "model",     NULL};
     char path[160];
     snprintf(path, sizeof(path), "multitask.tasks.[%d]", t);
     if (config_setting_type(ts) != CONFIG_TYPE_GROUP)
@@ -392,7 +404,8 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
     task *tk = &net->tasks[t];
     const char *name, *label, *opt;
     double lw, pw, lr, tlr;
-    if (get_str(ts, "name", "", &name, err, errlen, path) || get_str(ts, "label", "", &label, err, errlen, path) ||
+    if (get_str(ts, "name", "", &name, err, errlen, path) ||
+        get_str(ts, "label", "", &label, err, errlen, path) ||
         get_str(ts, "optimizer", "adam", &opt, err, errlen, path) ||
         get_num(ts, "loss_weight", 1, 0, 1e6, &lw, err, errlen, path) ||
         get_num(ts, "pos_weight", 1, 1e-6, 1e6, &pw, err, errlen, path) ||
@@ -431,7 +444,8 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
     }
     const config_setting_t *md = config_setting_get_member(ts, "model");
     if (!md || config_setting_type(md) != CONFIG_TYPE_GROUP)
-        FAIL("%s.model: each task declares its model: model = { TOWER = ( layers ); ...; head = { type = ...; }; }",
+        FAIL("%s.model: each task declares its model: model = { TOWER = ( layers ); ...; head = { "
+             "type = ...; }; }",
              path);
     const config_setting_t *head = NULL;
     for (int i = 0; i < config_setting_length(md); i++) {
@@ -455,7 +469,8 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
         for (int l = 0; l < config_setting_length(c); l++) {
             char lp[280];
             snprintf(lp, sizeof(lp), "%s.[%d]", tp, l);
-            parent = parse_layer(net, t, config_setting_get_elem(c, (unsigned)l), parent, lp, err, errlen);
+            parent = parse_layer(net, t, config_setting_get_elem(c, (unsigned)l), parent, lp, err,
+                                 errlen);
             if (parent < 0)
                 return -1;
         }
@@ -479,7 +494,8 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
     snprintf(hp, sizeof(hp), "%s.model.head", path);
     const char *ht;
     double hid, hlr;
-    if (check_names(head, hp, hallowed, err, errlen) || get_str(head, "type", "dot", &ht, err, errlen, hp) ||
+    if (check_names(head, hp, hallowed, err, errlen) ||
+        get_str(head, "type", "dot", &ht, err, errlen, hp) ||
         get_num(head, "hidden", 16, 1, 4096, &hid, err, errlen, hp) ||
         get_num(head, "lr", tk->lr, 1e-9, 100, &hlr, err, errlen, hp))
         return -1;
@@ -497,12 +513,13 @@ static int parse_task(mtl_net *net, int t, const config_setting_t *ts, char *err
     if (h == HEAD_BILINEAR && tk->n_towers != 2)
         FAIL("%s: a bilinear head needs exactly two towers (it has %d)", hp, tk->n_towers);
     if (h == HEAD_DOT && tk->n_towers % 2)
-        FAIL("%s: a dot head pairs its towers (1st with 2nd, 3rd with 4th, ...): it has %d", hp, tk->n_towers);
+        FAIL("%s: a dot head pairs its towers (1st with 2nd, 3rd with 4th, ...): it has %d", hp,
+             tk->n_towers);
     for (int k = 0; h == HEAD_DOT && k < tk->n_towers; k += 2) {
         int a = net->nodes[tk->tower_node[k]].out_w, b = net->nodes[tk->tower_node[k + 1]].out_w;
         if (a != b)
-            FAIL("%s: a dot head needs paired towers of equal width (%s: %d, %s: %d)", hp, tk->tower_name[k], a,
-                 tk->tower_name[k + 1], b);
+            FAIL("%s: a dot head needs paired towers of equal width (%s: %d, %s: %d)", hp,
+                 tk->tower_name[k], a, tk->tower_name[k + 1], b);
     }
     return 0;
 }
@@ -545,7 +562,8 @@ static int parse_publish(mtl_net *net, const config_setting_t *pg, char *err, si
         while (net->nodes[bottom].parent >= 0)
             bottom = net->nodes[bottom].parent;
         if (net->nodes[bottom].type != L_EMBEDDING)
-            FAIL("multitask.publish.%s: tower %s starts with a %s layer; a published tower starts with an embedding "
+            FAIL("multitask.publish.%s: tower %s starts with a %s layer; a published tower starts "
+                 "with an embedding "
                  "of the entity's id",
                  ent, ref, layer_names[net->nodes[bottom].type]);
         snprintf(net->publish_entity[i], sizeof(net->publish_entity[0]), "%s", ent);
@@ -608,7 +626,8 @@ static int build_params(mtl_net *net, char *err, size_t errlen)
             float init = nd->tab.init_scale;
             uint64_t tseed = nseed;
             char e2[200];
-            if (dyntable_init(&nd->tab, nd->out_w, cap, admit, ttl, init, tseed, nd->n_states, e2, sizeof(e2)))
+            if (dyntable_init(&nd->tab, nd->out_w, cap, admit, ttl, init, tseed, nd->n_states, e2,
+                              sizeof(e2)))
                 FAIL("component %s: %s", nd->desc, e2);
         } else {
             nd->np = (size_t)nd->out_w * nd->in_w + nd->out_w;
@@ -646,9 +665,11 @@ static int build_params(mtl_net *net, char *err, size_t errlen)
         } else if (tk->head == HEAD_BILINEAR) {
             for (int a = 0; a < d1; a++)
                 for (int b = 0; b < d2; b++)
-                    tk->p[(size_t)a * d2 + b] = (a == b ? 1.0f : 0.0f) + 0.01f * (float)rng_normal(&r);
+                    tk->p[(size_t)a * d2 + b] =
+                        (a == b ? 1.0f : 0.0f) + 0.01f * (float)rng_normal(&r);
         } else {
-            float a1 = sqrtf(6.0f / (float)(tk->head_in + tk->hidden)), a2 = sqrtf(6.0f / (float)(tk->hidden + 1));
+            float a1 = sqrtf(6.0f / (float)(tk->head_in + tk->hidden)),
+                  a2 = sqrtf(6.0f / (float)(tk->hidden + 1));
             for (size_t j = 0; j < (size_t)tk->hidden * tk->head_in; j++)
                 tk->p[j] = (float)((2.0 * rng_uniform(&r) - 1.0) * a1);
             float *w2 = tk->p + (size_t)tk->hidden * tk->head_in + tk->hidden;
@@ -696,9 +717,13 @@ static void analyse(mtl_net *net)
 
 mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
 {
-    static const char *const allowed[] = {"mechanism", "weighting", "sharing", "soft_l2", "gradnorm_alpha",
-                                          "gradnorm_lr", "seed", "shared_optimizer", "shared_lr",
-                                          "shared_table_lr", "distillation", "publish", "tasks", NULL};
+    static const char *const allowed[] = {"mechanism",      "weighting",
+                                          "sharing",        "soft_l2",
+                                          "gradnorm_alpha", "gradnorm_lr",
+                                          "seed",           "shared_optimizer",
+                                          "shared_lr",      "shared_table_lr",
+                                          "distillation",   "publish",
+                                          "tasks",          NULL};
     if (!mt || config_setting_type(mt) != CONFIG_TYPE_GROUP) {
         snprintf(err, errlen, "multitask: missing or not a group");
         return NULL;
@@ -708,7 +733,8 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
     const char *mech, *weigh, *sharing, *sopt;
     double soft_l2, alpha, gnlr, seed, slr, stlr;
     const char *P = "multitask";
-    if (check_names(mt, P, allowed, err, errlen) || get_str(mt, "mechanism", "joint", &mech, err, errlen, P) ||
+    if (check_names(mt, P, allowed, err, errlen) ||
+        get_str(mt, "mechanism", "joint", &mech, err, errlen, P) ||
         get_str(mt, "weighting", "fixed", &weigh, err, errlen, P) ||
         get_str(mt, "sharing", "hard", &sharing, err, errlen, P) ||
         get_str(mt, "shared_optimizer", "adam", &sopt, err, errlen, P) ||
@@ -729,7 +755,8 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
     }
     int w = pick(weigh, (const char *const[]){"fixed", "uncertainty", "gradnorm"}, 3);
     if (w < 0) {
-        snprintf(err, errlen, "multitask.weighting: \"%s\" is not fixed, uncertainty or gradnorm", weigh);
+        snprintf(err, errlen, "multitask.weighting: \"%s\" is not fixed, uncertainty or gradnorm",
+                 weigh);
         goto fail;
     }
     net->weigh = (weighting)w;
@@ -739,19 +766,23 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
     }
     net->soft = !strcmp(sharing, "soft");
     if (net->mech == MECH_JOINT && net->soft) {
-        snprintf(err, errlen, "multitask.sharing: soft sharing is an iterative-training option (tasks take turns "
-                              "on their own copies); joint training shares hard");
+        snprintf(
+            err, errlen,
+            "multitask.sharing: soft sharing is an iterative-training option (tasks take turns "
+            "on their own copies); joint training shares hard");
         goto fail;
     }
     if (net->mech == MECH_ITERATIVE && net->weigh != W_FIXED) {
-        snprintf(err, errlen, "multitask.weighting: %s weighting balances the tasks of one combined loss, which "
-                              "only joint training has; iterative training uses each task's lr",
+        snprintf(err, errlen,
+                 "multitask.weighting: %s weighting balances the tasks of one combined loss, which "
+                 "only joint training has; iterative training uses each task's lr",
                  weigh);
         goto fail;
     }
     int so = pick(sopt, optim_names, 3);
     if (so < 0) {
-        snprintf(err, errlen, "multitask.shared_optimizer: \"%s\" is not sgd, adagrad or adam", sopt);
+        snprintf(err, errlen, "multitask.shared_optimizer: \"%s\" is not sgd, adagrad or adam",
+                 sopt);
         goto fail;
     }
     net->shared_opt = (mtl_optim_kind)so;
@@ -762,7 +793,8 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
     net->shared_lr = (float)slr;
     net->shared_table_lr = (float)stlr;
     const config_setting_t *tasks = config_setting_get_member(mt, "tasks");
-    if (!tasks || config_setting_type(tasks) != CONFIG_TYPE_LIST || config_setting_length(tasks) < 1) {
+    if (!tasks || config_setting_type(tasks) != CONFIG_TYPE_LIST ||
+        config_setting_length(tasks) < 1) {
         snprintf(err, errlen, "multitask.tasks: a non-empty list of task groups is needed");
         goto fail;
     }
@@ -781,25 +813,31 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
         const char *D = "multitask.distillation";
         const char *te, *st;
         double dw, dm;
-        if (check_names(ds, D, dallowed, err, errlen) || get_str(ds, "teacher", "", &te, err, errlen, D) ||
+        if (check_names(ds, D, dallowed, err, errlen) ||
+            get_str(ds, "teacher", "", &te, err, errlen, D) ||
             get_str(ds, "student", "", &st, err, errlen, D) ||
             get_num(ds, "weight", 1, 0, 1e6, &dw, err, errlen, D) ||
             get_num(ds, "margin", 1, 0, 1e3, &dm, err, errlen, D))
             goto fail;
         if (net->mech != MECH_JOINT) {
-            snprintf(err, errlen, "multitask.distillation: knowledge distillation needs joint training (teacher loss, "
-                                  "student loss and hinge loss on the same batch); mechanism is iterative");
+            snprintf(err, errlen,
+                     "multitask.distillation: knowledge distillation needs joint training (teacher "
+                     "loss, "
+                     "student loss and hinge loss on the same batch); mechanism is iterative");
             goto fail;
         }
         net->teacher = mtl_task_index(net, te);
         net->student = mtl_task_index(net, st);
         if (net->teacher < 0 || net->student < 0) {
-            snprintf(err, errlen, "multitask.distillation: teacher \"%s\" and student \"%s\" must be declared tasks",
-                     te, st);
+            snprintf(
+                err, errlen,
+                "multitask.distillation: teacher \"%s\" and student \"%s\" must be declared tasks",
+                te, st);
             goto fail;
         }
         if (net->teacher == net->student) {
-            snprintf(err, errlen, "multitask.distillation: teacher and student are the same task \"%s\"", te);
+            snprintf(err, errlen,
+                     "multitask.distillation: teacher and student are the same task \"%s\"", te);
             goto fail;
         }
         net->has_distill = 1;
@@ -813,10 +851,12 @@ mtl_net *mtl_new(const config_setting_t *mt, char *err, size_t errlen)
         for (int i = 0; i < net->n_nodes; i++)
             shared |= __builtin_popcount(net->nodes[i].users) > 1;
         if (!shared) {
-            snprintf(err, errlen, "multitask: joint training of %d tasks needs at least one shared component (two "
-                                  "tasks declaring the same first layer over the same input); none is shared - "
-                                  "declare one, or use mechanism = \"iterative\"",
-                     net->n_tasks);
+            snprintf(
+                err, errlen,
+                "multitask: joint training of %d tasks needs at least one shared component (two "
+                "tasks declaring the same first layer over the same input); none is shared - "
+                "declare one, or use mechanism = \"iterative\"",
+                net->n_tasks);
             goto fail;
         }
     }
@@ -877,13 +917,15 @@ void mtl_free(mtl_net *net)
         if (nd->has_tab)
             dyntable_free(&nd->tab);
         free(nd->p), free(nd->g), free(nd->m), free(nd->v), free(nd->steps);
-        free(nd->rows), free(nd->local), free(nd->out), free(nd->dout), free(nd->x), free(nd->dx), free(nd->dz);
+        free(nd->rows), free(nd->local), free(nd->out), free(nd->dout), free(nd->x), free(nd->dx),
+            free(nd->dz);
         free(nd->tabrow), free(nd->off), free(nd->bagrow);
     }
     free(net->nodes);
     for (int t = 0; t < net->n_tasks; t++) {
         task *tk = &net->tasks[t];
-        free(tk->p), free(tk->g), free(tk->m), free(tk->v), free(tk->rows), free(tk->logit), free(tk->dlogit);
+        free(tk->p), free(tk->g), free(tk->m), free(tk->v), free(tk->rows), free(tk->logit),
+            free(tk->dlogit);
         free(tk->x), free(tk->dx), free(tk->h), free(tk->dh), free(tk->uM), free(tk->dotv);
     }
     free(net->btask), free(net->bw), free(net->sel), free(net->frozen_sign);
@@ -893,14 +935,38 @@ void mtl_free(mtl_net *net)
 /* ------------------------------------------------------------------ */
 /* accessors                                                           */
 
-int mtl_n_inputs(const mtl_net *n) { return n->n_inputs; }
-const char *mtl_input_name(const mtl_net *n, int i) { return i >= 0 && i < n->n_inputs ? n->input_name[i] : NULL; }
-mtl_input_kind mtl_input_type(const mtl_net *n, int i) { return n->input_kind[i]; }
-int mtl_n_tasks(const mtl_net *n) { return n->n_tasks; }
-const char *mtl_task_name(const mtl_net *n, int t) { return t >= 0 && t < n->n_tasks ? n->tasks[t].name : NULL; }
-const char *mtl_task_label(const mtl_net *n, int t) { return t >= 0 && t < n->n_tasks ? n->tasks[t].label : NULL; }
-uint64_t mtl_rows_skipped(const mtl_net *n) { return n->skipped; }
-double mtl_task_loss(const mtl_net *n, int t) { return t >= 0 && t < n->n_tasks ? n->last_loss[t] : NAN; }
+int mtl_n_inputs(const mtl_net *n)
+{
+    return n->n_inputs;
+}
+const char *mtl_input_name(const mtl_net *n, int i)
+{
+    return i >= 0 && i < n->n_inputs ? n->input_name[i] : NULL;
+}
+mtl_input_kind mtl_input_type(const mtl_net *n, int i)
+{
+    return n->input_kind[i];
+}
+int mtl_n_tasks(const mtl_net *n)
+{
+    return n->n_tasks;
+}
+const char *mtl_task_name(const mtl_net *n, int t)
+{
+    return t >= 0 && t < n->n_tasks ? n->tasks[t].name : NULL;
+}
+const char *mtl_task_label(const mtl_net *n, int t)
+{
+    return t >= 0 && t < n->n_tasks ? n->tasks[t].label : NULL;
+}
+uint64_t mtl_rows_skipped(const mtl_net *n)
+{
+    return n->skipped;
+}
+double mtl_task_loss(const mtl_net *n, int t)
+{
+    return t >= 0 && t < n->n_tasks ? n->last_loss[t] : NAN;
+}
 
 int mtl_input_index(const mtl_net *n, const char *name)
 {
@@ -1037,7 +1103,8 @@ static void node_forward(mtl_net *net, node *nd, const mtl_example *ex, int B, i
             int32_t r = dyntable_lookup(&nd->tab, e->in[nd->input].id, clock_of(net, e), train);
             nd->tabrow[i] = r;
             if (r >= 0)
-                memcpy(nd->out + (size_t)i * D, dyntable_row(&nd->tab, r), (size_t)D * sizeof(float));
+                memcpy(nd->out + (size_t)i * D, dyntable_row(&nd->tab, r),
+                       (size_t)D * sizeof(float));
             else
                 memset(nd->out + (size_t)i * D, 0, (size_t)D * sizeof(float));
         }
@@ -1064,7 +1131,8 @@ static void node_forward(mtl_net *net, node *nd, const mtl_example *ex, int B, i
         const float *x = par->out;
         if (par->n != n) {
             for (int i = 0; i < n; i++)
-                memcpy(nd->x + (size_t)i * nd->in_w, par->out + (size_t)par->local[nd->rows[i]] * nd->in_w,
+                memcpy(nd->x + (size_t)i * nd->in_w,
+                       par->out + (size_t)par->local[nd->rows[i]] * nd->in_w,
                        (size_t)nd->in_w * sizeof(float));
             x = nd->x;
         }
@@ -1192,7 +1260,8 @@ static void head_forward(mtl_net *net, task *tk, int B)
     for (int k = 0; k < tk->n_towers; k++) {
         node *nd = &net->nodes[tk->tower_node[k]];
         for (int i = 0; i < n; i++)
-            memcpy(tk->x + (size_t)i * tk->head_in + off, nd->out + (size_t)nd->local[tk->rows[i]] * nd->out_w,
+            memcpy(tk->x + (size_t)i * tk->head_in + off,
+                   nd->out + (size_t)nd->local[tk->rows[i]] * nd->out_w,
                    (size_t)nd->out_w * sizeof(float));
         int S = tower_skip_width(net, tk, k);
         if (S) {
@@ -1228,7 +1297,8 @@ static void head_forward(mtl_net *net, task *tk, int B)
         float *u = tk->dx, *v = tk->dx + (size_t)n * d1;
         for (int i = 0; i < n; i++) {
             memcpy(u + (size_t)i * d1, tk->x + (size_t)i * tk->head_in, (size_t)d1 * sizeof(float));
-            memcpy(v + (size_t)i * d2, tk->x + (size_t)i * tk->head_in + d1, (size_t)d2 * sizeof(float));
+            memcpy(v + (size_t)i * d2, tk->x + (size_t)i * tk->head_in + d1,
+                   (size_t)d2 * sizeof(float));
         }
         bilinear_forward(tk->logit, tk->uM, u, v, tk->p, tk->p[(size_t)d1 * d2], n, d1, d2);
     } else {
@@ -1275,7 +1345,8 @@ static void head_backward(mtl_net *net, task *tk)
             memcpy(u + (size_t)i * d1, tk->x + (size_t)i * C, (size_t)d1 * sizeof(float));
             memcpy(v + (size_t)i * d2, tk->x + (size_t)i * C + d1, (size_t)d2 * sizeof(float));
         }
-        bilinear_backward(du, dv, tk->g, tk->g + (size_t)d1 * d2, tk->dlogit, tk->uM, u, v, tk->p, n, d1, d2);
+        bilinear_backward(du, dv, tk->g, tk->g + (size_t)d1 * d2, tk->dlogit, tk->uM, u, v, tk->p,
+                          n, d1, d2);
         for (int i = 0; i < n; i++) {
             memcpy(tk->dx + (size_t)i * C, du + (size_t)i * d1, (size_t)d1 * sizeof(float));
             memcpy(tk->dx + (size_t)i * C + d1, dv + (size_t)i * d2, (size_t)d2 * sizeof(float));
@@ -1369,7 +1440,8 @@ static double soft_penalty(mtl_net *net, int t, int grad)
 /* One forward (and backward when train) over ex[0..B): task_step = -1 joint,
  * else iterative step of that task (ex must then hold only its rows).
  * Returns the loss minimised. */
-static double run(mtl_net *net, const mtl_example *ex, int B, int task_step, int train, int backward)
+static double run(mtl_net *net, const mtl_example *ex, int B, int task_step, int train,
+                  int backward)
 {
     ensure_batch(net, B);
     for (int b = 0; b < B; b++) {
@@ -1474,7 +1546,8 @@ static double run(mtl_net *net, const mtl_example *ex, int B, int task_step, int
         }
         ns = j;
         if (backward) { /* remember the teacher's decisions (mtl_freeze_teacher) */
-            net->frozen_sign = xrealloc(net->frozen_sign, (size_t)(ns > 0 ? ns : 1) * sizeof(float));
+            net->frozen_sign =
+                xrealloc(net->frozen_sign, (size_t)(ns > 0 ? ns : 1) * sizeof(float));
             memcpy(net->frozen_sign, ys, (size_t)ns * sizeof(float));
             net->frozen_n = ns;
         }
@@ -1537,8 +1610,8 @@ static double run(mtl_net *net, const mtl_example *ex, int B, int task_step, int
 /* ------------------------------------------------------------------ */
 /* updates                                                             */
 
-static void dense_step(mtl_optim_kind k, float lr, float *p, const float *g, float *m, float *v, long *steps,
-                       size_t n)
+static void dense_step(mtl_optim_kind k, float lr, float *p, const float *g, float *m, float *v,
+                       long *steps, size_t n)
 {
     if (k == OPT_SGD)
         sgd_update(p, g, n, lr);
@@ -1559,7 +1632,8 @@ static void update(mtl_net *net, int task_step, uint32_t active)
     for (int i = 0; i < net->n_nodes; i++) {
         node *nd = &net->nodes[i];
         if (!(nd->users & active)) {
-            if (nd->has_tab) /* e.g. a teacher's rows computed only for the student: zero gradients */
+            if (nd->has_tab) /* e.g. a teacher's rows computed only for the student: zero gradients
+                              */
                 dyntable_clear_grad(&nd->tab);
             continue;
         }
@@ -1574,8 +1648,8 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         else if (nd->has_tab)
             dyntable_update(&nd->tab, k, tlr, st);
         else
-            dense_step(k, lr, nd->p, nd->g, nd->m + (size_t)st * nd->np, nd->v + (size_t)st * nd->np,
-                       &nd->steps[st], nd->np);
+            dense_step(k, lr, nd->p, nd->g, nd->m + (size_t)st * nd->np,
+                       nd->v + (size_t)st * nd->np, &nd->steps[st], nd->np);
     }
     for (int t = 0; t < net->n_tasks; t++) {
         task *tk = &net->tasks[t];
@@ -1584,7 +1658,8 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         dense_step(tk->opt, tk->head_lr, tk->p, tk->g, tk->m, tk->v, &tk->steps, tk->np);
     }
     if (task_step < 0 && net->weigh == W_UNCERTAINTY) {
-        adam_update(&net->unc_adam, net->unc_s, net->unc_g, net->unc_m, net->unc_v, (size_t)net->n_tasks);
+        adam_update(&net->unc_adam, net->unc_s, net->unc_g, net->unc_m, net->unc_v,
+                    (size_t)net->n_tasks);
     }
     if (task_step < 0 && net->weigh == W_GRADNORM) {
         /* G_t = ||grad of w_t L_t at the shared outputs||; target mean(G) * r_t^alpha */
@@ -1627,15 +1702,15 @@ static void update(mtl_net *net, int task_step, uint32_t active)
 
 static int usable(const mtl_net *net, const mtl_example *e)
 {
-    return e->task >= 0 && e->task < net->n_tasks && e->in && isfinite(e->label) && e->label >= 0.0f &&
-           e->label <= 1.0f && isfinite(e->weight) && e->weight >= 0.0f;
+    return e->task >= 0 && e->task < net->n_tasks && e->in && isfinite(e->label) &&
+           e->label >= 0.0f && e->label <= 1.0f && isfinite(e->weight) && e->weight >= 0.0f;
 }
 
 int mtl_train_batch(mtl_net *net, const mtl_example *ex, int count, char *err, size_t errlen)
 {
     if (!ex || count < 0 || count > MTL_MAX_BATCH) {
-        snprintf(err, errlen, "malformed batch (rows %p, count %d, at most %d)", (const void *)ex, count,
-                 MTL_MAX_BATCH);
+        snprintf(err, errlen, "malformed batch (rows %p, count %d, at most %d)", (const void *)ex,
+                 count, MTL_MAX_BATCH);
         return -1;
     }
     ensure_batch(net, count);
@@ -1755,13 +1830,13 @@ size_t mtl_grad_params(mtl_net *net, int task_step, float **w, float **g, size_t
 {
     uint32_t mask = task_step >= 0 ? 1u << task_step : ~0u;
     size_t k = 0;
-#define PUSH(pw, pg)                                                                                           \
-    do {                                                                                                       \
-        if (k < max) {                                                                                         \
-            w[k] = (pw);                                                                                       \
-            g[k] = (pg);                                                                                       \
-        }                                                                                                      \
-        k++;                                                                                                   \
+#define PUSH(pw, pg)                                                                               \
+    do {                                                                                           \
+        if (k < max) {                                                                             \
+            w[k] = (pw);                                                                           \
+            g[k] = (pg);                                                                           \
+        }                                                                                          \
+        k++;                                                                                       \
     } while (0)
     for (int i = 0; i < net->n_nodes; i++) {
         node *nd = &net->nodes[i];
@@ -1796,7 +1871,8 @@ uint64_t mtl_param_hash(const mtl_net *net)
                 if (nd->tab.last[r] == INT64_MIN)
                     continue; /* free row */
                 h = mix64(h ^ (uint64_t)nd->tab.ids[r]);
-                h = mix64(h ^ hash64(dyntable_row(&nd->tab, (int32_t)r), (size_t)nd->out_w * sizeof(float)));
+                h = mix64(h ^ hash64(dyntable_row(&nd->tab, (int32_t)r),
+                                     (size_t)nd->out_w * sizeof(float)));
             }
         } else
             h = mix64(h ^ hash64(nd->p, nd->np * sizeof(float)));
@@ -1862,7 +1938,8 @@ static void describe_node(outbuf *o, const mtl_net *net, int i)
     int depth = 0;
     for (int p = nd->parent; p >= 0; p = net->nodes[p].parent)
         depth++;
-    out(o, "  [%d] %*s%s%s  params %zu", i, 2 * depth, "", depth ? "^ " : "", nd->desc, node_params(nd, 0));
+    out(o, "  [%d] %*s%s%s  params %zu", i, 2 * depth, "", depth ? "^ " : "", nd->desc,
+        node_params(nd, 0));
     if (nd->has_tab)
         out(o, " now, up to %zu (capacity x dim)", node_params(nd, 1));
     out(o, "  used by: ");
@@ -1878,12 +1955,14 @@ size_t mtl_describe(const mtl_net *net, char *buf, size_t len)
     if (len)
         buf[0] = 0;
     static const char *wn[] = {"fixed", "uncertainty", "gradnorm"};
-    out(&o, "multitask model: %d tasks, mechanism %s", net->n_tasks, net->mech == MECH_JOINT ? "joint" : "iterative");
+    out(&o, "multitask model: %d tasks, mechanism %s", net->n_tasks,
+        net->mech == MECH_JOINT ? "joint" : "iterative");
     if (net->mech == MECH_JOINT)
         out(&o, " (task weights: %s; shared parts: %s lr %g, tables lr %g)", wn[net->weigh],
             optim_names[net->shared_opt], net->shared_lr, net->shared_table_lr);
     else
-        out(&o, " (%s sharing%s)", net->soft ? "soft" : "hard", net->soft ? ", L2 pull between copies" : "");
+        out(&o, " (%s sharing%s)", net->soft ? "soft" : "hard",
+            net->soft ? ", L2 pull between copies" : "");
     out(&o, "\ninputs:");
     for (int i = 0; i < net->n_inputs; i++)
         out(&o, " %s (%s)", net->input_name[i], kind_names[net->input_kind[i]]);
@@ -1903,9 +1982,11 @@ size_t mtl_describe(const mtl_net *net, char *buf, size_t len)
     out(&o, "task-specific components:\n");
     for (int t = 0; t < net->n_tasks; t++) {
         const task *tk = &net->tasks[t];
-        out(&o, " task %s (label %s, loss weight %g, pos_weight %g, %s lr %g, tables lr %g, keep pos %g neg %g):\n",
-            tk->name, *tk->label ? tk->label : "-", tk->loss_weight, tk->pos_weight, optim_names[tk->opt], tk->lr,
-            tk->table_lr, tk->pos_keep, tk->neg_keep);
+        out(&o,
+            " task %s (label %s, loss weight %g, pos_weight %g, %s lr %g, tables lr %g, keep pos "
+            "%g neg %g):\n",
+            tk->name, *tk->label ? tk->label : "-", tk->loss_weight, tk->pos_weight,
+            optim_names[tk->opt], tk->lr, tk->table_lr, tk->pos_keep, tk->neg_keep);
         for (int i = 0; i < net->n_nodes; i++)
             if (net->nodes[i].users == (1u << t)) {
                 describe_node(&o, net, i);
@@ -1927,14 +2008,16 @@ size_t mtl_describe(const mtl_net *net, char *buf, size_t len)
         own_max += tk->np;
     }
     if (net->has_distill)
-        out(&o, "distillation: teacher %s, student %s, hinge weight %g, margin %g\n", net->tasks[net->teacher].name,
-            net->tasks[net->student].name, net->distill_weight, net->distill_margin);
+        out(&o, "distillation: teacher %s, student %s, hinge weight %g, margin %g\n",
+            net->tasks[net->teacher].name, net->tasks[net->student].name, net->distill_weight,
+            net->distill_margin);
     for (int p = 0; p < net->n_publish; p++)
         out(&o, "published: %s embedding = output of tower %s ([%d], width %d, keyed by %s)\n",
-            net->publish_entity[p], net->publish_ref[p], net->publish_node[p], net->nodes[net->publish_node[p]].out_w,
+            net->publish_entity[p], net->publish_ref[p], net->publish_node[p],
+            net->nodes[net->publish_node[p]].out_w,
             net->input_name[net->nodes[net->publish_bottom[p]].input]);
-    out(&o, "parameters: shared %zu now (up to %zu), task-specific %zu now (up to %zu)\n", sh_now, sh_max, own_now,
-        own_max);
+    out(&o, "parameters: shared %zu now (up to %zu), task-specific %zu now (up to %zu)\n", sh_now,
+        sh_max, own_now, own_max);
     return o.at;
 }
 
@@ -2046,18 +2129,19 @@ uint64_t mtl_structure_hash(const mtl_net *n)
     mts_buf b;
     buf_init(&b);
     char line[320];
-    int k = snprintf(line, sizeof(line), "mech=%d;weigh=%d;soft=%d;distill=%d,%d,%d;", (int)n->mech, (int)n->weigh,
-                     n->soft, n->has_distill, n->teacher, n->student);
+    int k = snprintf(line, sizeof(line), "mech=%d;weigh=%d;soft=%d;distill=%d,%d,%d;", (int)n->mech,
+                     (int)n->weigh, n->soft, n->has_distill, n->teacher, n->student);
     buf_append(&b, line, (size_t)k);
     for (int i = 0; i < n->n_nodes; i++) {
         buf_append(&b, n->nodes[i].key, strlen(n->nodes[i].key));
-        k = snprintf(line, sizeof(line), "|users=%u;states=%d;", n->nodes[i].users, n->nodes[i].n_states);
+        k = snprintf(line, sizeof(line), "|users=%u;states=%d;", n->nodes[i].users,
+                     n->nodes[i].n_states);
         buf_append(&b, line, (size_t)k);
     }
     for (int t = 0; t < n->n_tasks; t++) {
         const task *tk = &n->tasks[t];
-        k = snprintf(line, sizeof(line), "task=%s,%s,%d,%d,%zu,%d,skip=%d;", tk->name, tk->label, (int)tk->head,
-                     tk->hidden, tk->np, (int)tk->opt, tk->skip);
+        k = snprintf(line, sizeof(line), "task=%s,%s,%d,%d,%zu,%d,skip=%d;", tk->name, tk->label,
+                     (int)tk->head, tk->hidden, tk->np, (int)tk->opt, tk->skip);
         buf_append(&b, line, (size_t)k);
     }
     uint64_t h = hash64(b.data, b.len);
@@ -2109,7 +2193,8 @@ void mtl_state_save(const mtl_net *n, mts_buf *b)
     buf_append(b, &sk, 8);
 }
 
-static int take_arr(const uint8_t *p, size_t len, size_t *pos, void *dst, uint64_t count, size_t size)
+static int take_arr(const uint8_t *p, size_t len, size_t *pos, void *dst, uint64_t count,
+                    size_t size)
 {
     if (*pos > len || count > (len - *pos) / size)
         return -1;
@@ -2134,7 +2219,8 @@ int mtl_state_load(mtl_net *n, const uint8_t *p, size_t len, char *err, size_t e
     if (take_arr(p, len, &pos, hdr, 2, 8) || hdr[0] != MTL_STATE_MAGIC)
         FAIL("declared network state: bad header");
     if (hdr[1] != mtl_structure_hash(n))
-        FAIL("declared network state was saved for another network declaration (structure hash %016llx, the "
+        FAIL("declared network state was saved for another network declaration (structure hash "
+             "%016llx, the "
              "configured one has %016llx)",
              (unsigned long long)hdr[1], (unsigned long long)mtl_structure_hash(n));
     for (int i = 0; i < n->n_nodes; i++) {
@@ -2155,7 +2241,8 @@ int mtl_state_load(mtl_net *n, const uint8_t *p, size_t len, char *err, size_t e
                 FAIL("component %s: bad optimizer step count", nd->desc);
             nd->steps[s] = (long)st;
         }
-        if (!finite_nonneg(nd->p, nd->np, 0) || !finite_nonneg(nd->m, ns, 0) || !finite_nonneg(nd->v, ns, 1))
+        if (!finite_nonneg(nd->p, nd->np, 0) || !finite_nonneg(nd->m, ns, 0) ||
+            !finite_nonneg(nd->v, ns, 1))
             FAIL("component %s: parameters or optimizer state not finite", nd->desc);
     }
     for (int t = 0; t < n->n_tasks; t++) {
@@ -2165,7 +2252,8 @@ int mtl_state_load(mtl_net *n, const uint8_t *p, size_t len, char *err, size_t e
             take_arr(p, len, &pos, tk->v, tk->np, 4) || take_arr(p, len, &pos, &st, 1, 8) || st < 0)
             FAIL("task %s head: truncated", tk->name);
         tk->steps = (long)st;
-        if (!finite_nonneg(tk->p, tk->np, 0) || !finite_nonneg(tk->m, tk->np, 0) || !finite_nonneg(tk->v, tk->np, 1))
+        if (!finite_nonneg(tk->p, tk->np, 0) || !finite_nonneg(tk->m, tk->np, 0) ||
+            !finite_nonneg(tk->v, tk->np, 1))
             FAIL("task %s head: parameters or optimizer state not finite", tk->name);
     }
     size_t T = (size_t)n->n_tasks;
@@ -2175,8 +2263,9 @@ int mtl_state_load(mtl_net *n, const uint8_t *p, size_t len, char *err, size_t e
         take_arr(p, len, &pos, n->unc_v, T, 4) || take_arr(p, len, &pos, &ut, 1, 8) ||
         take_arr(p, len, &pos, n->gn_w, T, 4) || take_arr(p, len, &pos, n->gn_L0, T, 8) ||
         take_arr(p, len, &pos, n->gn_Lema, T, 8) || take_arr(p, len, &pos, n->gn_ss, T, 8) ||
-        take_arr(p, len, &pos, n->last_loss, T, 8) || take_arr(p, len, &pos, n->sample_rng.s, 4, 8) ||
-        take_arr(p, len, &pos, &ev, 1, 8) || take_arr(p, len, &pos, &sk, 1, 8))
+        take_arr(p, len, &pos, n->last_loss, T, 8) ||
+        take_arr(p, len, &pos, n->sample_rng.s, 4, 8) || take_arr(p, len, &pos, &ev, 1, 8) ||
+        take_arr(p, len, &pos, &sk, 1, 8))
         FAIL("declared network state: task weights or counters truncated");
     if (pos != len)
         FAIL("declared network state: %zu trailing bytes", len - pos);

@@ -39,11 +39,11 @@ typedef struct {
 } mtl_value;
 
 typedef struct {
-    int task;             /* index into the declared tasks */
-    float label;          /* in [0, 1] */
-    float weight;         /* example weight, finite and >= 0 (1 = plain) */
-    int64_t time;         /* clock for table expiry; 0 = the network's event counter */
-    const mtl_value *in;  /* (mtl_n_inputs) indexed by mtl_input_index */
+    int task;            /* index into the declared tasks */
+    float label;         /* in [0, 1] */
+    float weight;        /* example weight, finite and >= 0 (1 = plain) */
+    int64_t time;        /* clock for table expiry; 0 = the network's event counter */
+    const mtl_value *in; /* (mtl_n_inputs) indexed by mtl_input_index */
 } mtl_example;
 
 typedef struct mtl_net mtl_net;
@@ -99,7 +99,7 @@ const char *mtl_publish_input(const mtl_net *n, int p);
 /* The tower's output for id (no row created, nothing learned): -1 if the id
  * has no row (never admitted, expired). */
 int mtl_publish_embed(const mtl_net *n, int p, int64_t id, float *out /* (width) */);
-int mtl_publish_embed_exists(const mtl_net *n, int p, int64_t id); /* 1: id has a row */
+int mtl_publish_embed_exists(const mtl_net *n, int p, int64_t id);         /* 1: id has a row */
 size_t mtl_publish_ids(const mtl_net *n, int p, int64_t *ids, size_t max); /* ids with a row */
 size_t mtl_publish_count(const mtl_net *n, int p);
 uint64_t mtl_publish_refused(const mtl_net *n, int p); /* new ids refused: table full */

@@ -25,7 +25,8 @@ void rowdot_forward(float *out, const float *a, const float *c, int B, int D)
     }
 }
 
-void rowdot_backward(float *da, float *dc, const float *dout, const float *a, const float *c, int B, int D)
+void rowdot_backward(float *da, float *dc, const float *dout, const float *a, const float *c, int B,
+                     int D)
 {
     for (int b = 0; b < B; b++) {
         float g = dout[b];
@@ -39,8 +40,8 @@ void rowdot_backward(float *da, float *dc, const float *dout, const float *a, co
     }
 }
 
-void bilinear_forward(float *logit, float *uM, const float *u, const float *v, const float *M, float bias, int B,
-                      int D1, int D2)
+void bilinear_forward(float *logit, float *uM, const float *u, const float *v, const float *M,
+                      float bias, int B, int D1, int D2)
 {
     blas_gemm_nn(uM, u, M, B, D2, D1, 0.0f); /* (B, D1) @ (D1, D2) */
     rowdot_forward(logit, uM, v, B, D2);
@@ -48,8 +49,9 @@ void bilinear_forward(float *logit, float *uM, const float *u, const float *v, c
         logit[b] += bias;
 }
 
-void bilinear_backward(float *du, float *dv, float *dM, float *dbias, const float *dlogit, const float *uM,
-                       const float *u, const float *v, const float *M, int B, int D1, int D2)
+void bilinear_backward(float *du, float *dv, float *dM, float *dbias, const float *dlogit,
+                       const float *uM, const float *u, const float *v, const float *M, int B,
+                       int D1, int D2)
 {
     float *duM = xcalloc((size_t)B * D2, sizeof(float)); /* (B, D2) = dlogit * v */
     rowdot_backward(duM, dv, dlogit, uM, v, B, D2);
@@ -79,7 +81,11 @@ void concat_backward(float *da, const float *dout, int B, int D, int W, int off)
 /* Length of the UTF-8 character at p (1 for a malformed or truncated one). */
 static int utf8_len(const unsigned char *p)
 {
-    int n = p[0] < 0x80 ? 1 : (p[0] >> 5) == 6 ? 2 : (p[0] >> 4) == 14 ? 3 : (p[0] >> 3) == 30 ? 4 : 1;
+    int n = p[0] < 0x80         ? 1
+            : (p[0] >> 5) == 6  ? 2
+            : (p[0] >> 4) == 14 ? 3
+            : (p[0] >> 3) == 30 ? 4
+                                : 1;
     for (int i = 1; i < n; i++)
         if ((p[i] & 0xC0) != 0x80)
             return 1;
@@ -135,8 +141,8 @@ float uncertainty_forward(const float *task_loss, const float *s, const int *act
     return (float)total;
 }
 
-void uncertainty_backward(float *dtask_loss, float *ds, const float *task_loss, const float *s, const int *active,
-                          int T)
+void uncertainty_backward(float *dtask_loss, float *ds, const float *task_loss, const float *s,
+                          const int *active, int T)
 {
     for (int t = 0; t < T; t++) {
         if (!active[t])

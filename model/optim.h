@@ -10,12 +10,12 @@
 /* w -= lr g */
 void sgd_update(float *w /* (n) */, const float *g /* (n) */, size_t n, float lr);
 /* acc += g^2; w -= lr g / (sqrt(acc) + eps) */
-void adagrad_update(float *w /* (n) */, const float *g /* (n) */, float *acc /* (n) */, size_t n, float lr,
-                    float eps);
+void adagrad_update(float *w /* (n) */, const float *g /* (n) */, float *acc /* (n) */, size_t n,
+                    float lr, float eps);
 
 /* One accumulator for the whole row: acc += mean(g^2); w -= lr g / (sqrt(acc) + eps) */
-void rowwise_adagrad_update(float *w /* (n) */, const float *g /* (n) */, float *acc /* (1) */, size_t n,
-                            float lr, float eps);
+void rowwise_adagrad_update(float *w /* (n) */, const float *g /* (n) */, float *acc /* (1) */,
+                            size_t n, float lr, float eps);
 
 typedef struct {
     float lr, beta1, beta2, eps;

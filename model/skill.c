@@ -27,8 +27,9 @@
 static size_t point_params(skill_params *p, float *base, int K, int H)
 {
     size_t X = (size_t)(1 + SKILL_GROUPS) * K + SKILL_POS;
-    size_t sizes[] = {(size_t)H * X, (size_t)H, (size_t)SKILL_MAX_DOMAINS * H, (size_t)H, 1,
-                      (size_t)SKILL_MAX_DOMAINS * H, SKILL_MAX_DOMAINS};
+    size_t sizes[] = {(size_t)H * X,    (size_t)H, (size_t)SKILL_MAX_DOMAINS * H,
+                      (size_t)H,        1,         (size_t)SKILL_MAX_DOMAINS * H,
+                      SKILL_MAX_DOMAINS};
     float **ptrs[] = {&p->w1, &p->b1, &p->dom_v, &p->w2, &p->b2, &p->dom_w, &p->dom_b};
     size_t off = 0;
     for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
@@ -39,16 +40,20 @@ static size_t point_params(skill_params *p, float *base, int K, int H)
     return off;
 }
 
-int skill_init(skill *s, int K, int H, uint32_t buckets, uint32_t capacity, float lr_dense, float lr_table,
-               uint64_t seed, char *err, size_t errlen)
+int skill_init(skill *s, int K, int H, uint32_t buckets, uint32_t capacity, float lr_dense,
+               float lr_table, uint64_t seed, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
     if (K < 1 || K > 1024 || H < 1 || H > 1024 || buckets < 1) {
-        snprintf(err, errlen, "skill sizes out of range (skill_dim %d, hidden %d, ngram_buckets %u)", K, H, buckets);
+        snprintf(err, errlen,
+                 "skill sizes out of range (skill_dim %d, hidden %d, ngram_buckets %u)", K, H,
+                 buckets);
         return -1;
     }
-    if (embtable_init(&s->entities, K, capacity, SKILL_ID_INIT, seed ^ 0x736b696cULL, err, errlen) < 0 ||
-        embtable_init(&s->ngrams, K, buckets, SKILL_ID_INIT, seed ^ 0x6e6772616dULL, err, errlen) < 0)
+    if (embtable_init(&s->entities, K, capacity, SKILL_ID_INIT, seed ^ 0x736b696cULL, err, errlen) <
+            0 ||
+        embtable_init(&s->ngrams, K, buckets, SKILL_ID_INIT, seed ^ 0x6e6772616dULL, err, errlen) <
+            0)
         return -1;
     s->K = K;
     s->H = H;
@@ -109,7 +114,8 @@ static void reserve(skill *s, int B, int N)
         while (cap < B)
             cap *= 2;
         free_activations(s);
-        size_t c = (size_t)cap, K = (size_t)s->K, H = (size_t)s->H, X = (size_t)s->X, G = SKILL_GROUPS;
+        size_t c = (size_t)cap, K = (size_t)s->K, H = (size_t)s->H, X = (size_t)s->X,
+               G = SKILL_GROUPS;
         s->erow = xmalloc(c * sizeof(int32_t));
         s->dom = xmalloc(c * sizeof(int));
         s->y = xmalloc(c * sizeof(float));
@@ -188,8 +194,8 @@ static int is_punct(const mts_str *t)
     return 1;
 }
 
-int skill_featurize(const skill *s, const mts_str *tokens, uint32_t ntok, int64_t span_start, int64_t span_end,
-                    uint32_t *out, int *counts, float *pos)
+int skill_featurize(const skill *s, const mts_str *tokens, uint32_t ntok, int64_t span_start,
+                    int64_t span_end, uint32_t *out, int *counts, float *pos)
 {
     memset(counts, 0, SKILL_GROUPS * sizeof(int));
     memset(pos, 0, SKILL_POS * sizeof(float));
@@ -228,7 +234,8 @@ int skill_featurize(const skill *s, const mts_str *tokens, uint32_t ntok, int64_
     pos[4] = st == 0;
     pos[5] = en >= (int64_t)ntok;
     pos[6] = (float)st / (float)ntok;
-    pos[7] = st < (int64_t)ntok && tokens[st].p && tokens[st].len && tokens[st].p[0] >= 'A' && tokens[st].p[0] <= 'Z';
+    pos[7] = st < (int64_t)ntok && tokens[st].p && tokens[st].len && tokens[st].p[0] >= 'A' &&
+             tokens[st].p[0] <= 'Z';
     pos[8] = st == 0 || is_punct(&tokens[st - 1]);
     pos[9] = en >= (int64_t)ntok || is_punct(&tokens[en]);
     return n;
@@ -237,7 +244,8 @@ int skill_featurize(const skill *s, const mts_str *tokens, uint32_t ntok, int64_
 int skill_domain(skill *s, const char *name, uint32_t len, int create)
 {
     char key[64];
-    size_t n = len < sizeof(key) - 1 ? len : sizeof(key) - 1; /* longer names are told apart by 63 bytes */
+    size_t n =
+        len < sizeof(key) - 1 ? len : sizeof(key) - 1; /* longer names are told apart by 63 bytes */
     memcpy(key, name ? name : "", name ? n : 0);
     key[name ? n : 0] = '\0';
     for (int d = 0; d < s->n_domains; d++)
@@ -253,8 +261,9 @@ int skill_domain(skill *s, const char *name, uint32_t len, int create)
     return s->n_domains++;
 }
 
-float skill_forward(skill *s, const int64_t *entity, const int *dom, const uint32_t *buckets, const int *offsets,
-                    const float *pos, const float *y, const float *w, int B, int create)
+float skill_forward(skill *s, const int64_t *entity, const int *dom, const uint32_t *buckets,
+                    const int *offsets, const float *pos, const float *y, const float *w, int B,
+                    int create)
 {
     const int G = SKILL_GROUPS, K = s->K, H = s->H, X = s->X;
     int N = offsets[B * G];
@@ -271,7 +280,8 @@ float skill_forward(skill *s, const int64_t *entity, const int *dom, const uint3
         memset(s->w, 0, (size_t)B * sizeof(float));
     }
     for (int j = 0; j < N; j++) {
-        int32_t r = create ? embtable_get(&s->ngrams, buckets[j]) : embtable_find(&s->ngrams, buckets[j]);
+        int32_t r =
+            create ? embtable_get(&s->ngrams, buckets[j]) : embtable_find(&s->ngrams, buckets[j]);
         s->nrow[j] = r;
         if (r >= 0)
             memcpy(s->ng + (size_t)j * K, embtable_row(&s->ngrams, r), (size_t)K * sizeof(float));
@@ -280,7 +290,8 @@ float skill_forward(skill *s, const int64_t *entity, const int *dom, const uint3
     }
     meanpool_forward(s->q, s->ng, s->offsets, B * G, K); /* (B * G, K) = (B, G * K) */
     for (int b = 0; b < B; b++) {
-        int32_t r = create ? embtable_get(&s->entities, entity[b]) : embtable_find(&s->entities, entity[b]);
+        int32_t r =
+            create ? embtable_get(&s->entities, entity[b]) : embtable_find(&s->entities, entity[b]);
         s->erow[b] = r;
         float *x = s->x + (size_t)b * X;
         if (r >= 0)
@@ -291,7 +302,8 @@ float skill_forward(skill *s, const int64_t *entity, const int *dom, const uint3
         memcpy(x + (G + 1) * K, pos + (size_t)b * SKILL_POS, SKILL_POS * sizeof(float));
     }
     dense_forward(s->h, s->x, s->p.w1, s->p.b1, B, X, H);
-    for (int b = 0; b < B; b++) /* the domain's hidden vector: a one-hot domain input to the shared layer */
+    for (int b = 0; b < B;
+         b++) /* the domain's hidden vector: a one-hot domain input to the shared layer */
         if (s->dom[b] >= 0) {
             float *h = s->h + (size_t)b * H;
             const float *v = s->p.dom_v + (size_t)s->dom[b] * H;

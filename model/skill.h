@@ -53,46 +53,47 @@ typedef struct {
 typedef struct {
     int K, H, X;
     uint32_t buckets;
-    embtable entities;  /* (K) keyed by entity id */
-    embtable ngrams;    /* (K) keyed by hash bucket, capacity = buckets */
+    embtable entities; /* (K) keyed by entity id */
+    embtable ngrams;   /* (K) keyed by hash bucket, capacity = buckets */
     float lr_table;
     int n_domains;
     char domains[SKILL_MAX_DOMAINS][64];
     uint64_t domains_refused;
-    float *mem;         /* params, grads, adam m, adam v */
+    float *mem; /* params, grads, adam m, adam v */
     size_t n_params;
     skill_params p, g;
     float *adam_m, *adam_v;
     adam_state adam;
     /* activations of the last forward */
     int B, cap, N, ncap;
-    int32_t *erow;      /* (B) entity rows, -1 = unknown (zero) */
-    int *dom;           /* (B) domain index or -1 */
-    float *y, *w;       /* (B) */
-    int *offsets;       /* (B * G + 1) into the feature list */
-    int32_t *nrow;      /* (N) feature rows, -1 = unknown (zero) */
-    float *ng;          /* (N, K) gathered feature embeddings */
-    float *q;           /* (B, G, K) pooled bags */
-    float *x;           /* (B, X) */
-    float *h;           /* (B, H) after ReLU */
-    float *logit;       /* (B) */
-    float *dlogit;      /* (B) */
-    float *dh, *dpre;   /* (B, H) */
-    float *dx;          /* (B, X) */
-    float *dq;          /* (B, G, K) */
-    float *dng;         /* (N, K) */
+    int32_t *erow;    /* (B) entity rows, -1 = unknown (zero) */
+    int *dom;         /* (B) domain index or -1 */
+    float *y, *w;     /* (B) */
+    int *offsets;     /* (B * G + 1) into the feature list */
+    int32_t *nrow;    /* (N) feature rows, -1 = unknown (zero) */
+    float *ng;        /* (N, K) gathered feature embeddings */
+    float *q;         /* (B, G, K) pooled bags */
+    float *x;         /* (B, X) */
+    float *h;         /* (B, H) after ReLU */
+    float *logit;     /* (B) */
+    float *dlogit;    /* (B) */
+    float *dh, *dpre; /* (B, H) */
+    float *dx;        /* (B, X) */
+    float *dq;        /* (B, G, K) */
+    float *dng;       /* (N, K) */
 } skill;
 
-int skill_init(skill *s, int K, int H, uint32_t buckets, uint32_t capacity, float lr_dense, float lr_table,
-               uint64_t seed, char *err, size_t errlen);
+int skill_init(skill *s, int K, int H, uint32_t buckets, uint32_t capacity, float lr_dense,
+               float lr_table, uint64_t seed, char *err, size_t errlen);
 void skill_free(skill *s);
 
 /* Features of one candidate: hashed feature buckets into out (at most
  * SKILL_MAX_NGRAMS), bag by bag, with the size of each bag in
  * counts (SKILL_GROUPS), and the position features into pos (SKILL_POS).
  * Returns the number of buckets. The span is clamped to the tokens. */
-int skill_featurize(const skill *s, const mts_str *tokens, uint32_t ntok, int64_t span_start, int64_t span_end,
-                    uint32_t *out, int *counts /* (SKILL_GROUPS) */, float *pos /* (SKILL_POS) */);
+int skill_featurize(const skill *s, const mts_str *tokens, uint32_t ntok, int64_t span_start,
+                    int64_t span_end, uint32_t *out, int *counts /* (SKILL_GROUPS) */,
+                    float *pos /* (SKILL_POS) */);
 /* Domain index of a name, created on first sight (create) or -1. */
 int skill_domain(skill *s, const char *name, uint32_t len, int create);
 
@@ -103,9 +104,9 @@ int skill_domain(skill *s, const char *name, uint32_t len, int create);
  * zero vectors (scoring). Logits into s->logit; returns sum_b w bce (0 if
  * y NULL). */
 float skill_forward(skill *s, const int64_t *entity /* (B) */, const int *dom /* (B) */,
-                    const uint32_t *buckets /* (offsets[B * G]) */, const int *offsets /* (B * G + 1) */,
-                    const float *pos /* (B, SKILL_POS) */, const float *y /* (B) */, const float *w /* (B) */, int B,
-                    int create);
+                    const uint32_t *buckets /* (offsets[B * G]) */,
+                    const int *offsets /* (B * G + 1) */, const float *pos /* (B, SKILL_POS) */,
+                    const float *y /* (B) */, const float *w /* (B) */, int B, int create);
 void skill_backward(skill *s);
 void skill_update(skill *s);
 

@@ -29,8 +29,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 rd_kafka_t *producer_new(const mts_config *c, char *err, size_t errlen)
 {
-    static const char *const defaults[] = {"linger.ms", "20", "enable.idempotence", "true",
-                                           "compression.codec", "lz4", NULL};
+    static const char *const defaults[] = {
+        "linger.ms", "20", "enable.idempotence", "true", "compression.codec", "lz4", NULL};
     rd_kafka_conf_t *conf = kafka_conf_new(c, defaults, NULL, err, errlen);
     if (!conf)
         return NULL;
@@ -46,27 +46,30 @@ rd_kafka_t *producer_new(const mts_config *c, char *err, size_t errlen)
     return rk;
 }
 
-int producer_send(rd_kafka_t *rk, const char *topic, const void *key, size_t key_len, const void *value,
-                  size_t value_len, rd_kafka_headers_t *headers, produce_kind kind, int64_t deadline_ms,
-                  char *err, size_t errlen)
+int producer_send(rd_kafka_t *rk, const char *topic, const void *key, size_t key_len,
+                  const void *value, size_t value_len, rd_kafka_headers_t *headers,
+                  produce_kind kind, int64_t deadline_ms, char *err, size_t errlen)
 {
     for (;;) {
         rd_kafka_resp_err_t e;
         if (headers)
-            e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
-                                  RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE((void *)(intptr_t)kind),
-                                  RD_KAFKA_V_END);
+            e = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE((void *)(intptr_t)kind),
+                RD_KAFKA_V_END);
         else
-            e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
-                                  RD_KAFKA_V_OPAQUE((void *)(intptr_t)kind), RD_KAFKA_V_END);
+            e = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+                RD_KAFKA_V_OPAQUE((void *)(intptr_t)kind), RD_KAFKA_V_END);
         if (!e)
             return 0;
         int64_t left = deadline_ms - mono_ms();
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || left <= 0) {
             snprintf(err, errlen, "produce to %s: %s%s", topic, rd_kafka_err2str(e),
-                     e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? " (the broker is not taking messages)" : "");
+                     e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? " (the broker is not taking messages)"
+                                                        : "");
             return -1;
         }
         /* Queue full: serve delivery reports for a while, then retry. */

@@ -26,9 +26,9 @@ rd_kafka_t *producer_new(const mts_config *c, char *err, size_t errlen);
  * so a broker outage blocks the caller for a bounded time only. headers are
  * taken over on success and left to the caller on failure. Returns 0, or -1
  * with the reason in err. */
-int producer_send(rd_kafka_t *rk, const char *topic, const void *key, size_t key_len, const void *value,
-                  size_t value_len, rd_kafka_headers_t *headers, produce_kind kind, int64_t deadline_ms,
-                  char *err, size_t errlen);
+int producer_send(rd_kafka_t *rk, const char *topic, const void *key, size_t key_len,
+                  const void *value, size_t value_len, rd_kafka_headers_t *headers,
+                  produce_kind kind, int64_t deadline_ms, char *err, size_t errlen);
 const producer_stats *producer_get_stats(void);
 /* Flush with a bound; returns the number of messages still queued. */
 int producer_flush(rd_kafka_t *rk, int timeout_ms);

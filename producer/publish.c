@@ -19,15 +19,15 @@
 
 struct publisher {
     rd_kafka_t *rk;
-    const char *topics[2];         /* member, company (the configuration's strings) */
-    uint64_t failures_seen;        /* embedding delivery failures already handled */
+    const char *topics[2];  /* member, company (the configuration's strings) */
+    uint64_t failures_seen; /* embedding delivery failures already handled */
     int schema_id;
     char *model_version;
-    int64_t *ids;                  /* (id_cap) scratch for drained ids */
+    int64_t *ids; /* (id_cap) scratch for drained ids */
     size_t id_cap;
-    float *vec;                    /* (vec_cap) */
-    int vec_cap;                   /* floats in vec; grows to the model's width (a declared
-                                      network's published width is not the config's dim) */
+    float *vec;  /* (vec_cap) */
+    int vec_cap; /* floats in vec; grows to the model's width (a declared
+                    network's published width is not the config's dim) */
     mts_buf buf;
     publish_stats stats;
 };
@@ -37,7 +37,7 @@ static int check_schema(const av_schema *s, char *err, size_t errlen)
     static const struct {
         const char *name;
         av_type type;
-    } want[] = {{"entity_type", AV_ENUM}, {"entity_id", AV_LONG},   {"vector", AV_ARRAY},
+    } want[] = {{"entity_type", AV_ENUM},     {"entity_id", AV_LONG},   {"vector", AV_ARRAY},
                 {"model_version", AV_STRING}, {"events_seen", AV_LONG}, {"updated_at", AV_LONG}};
     if (s->type != AV_RECORD || s->n_fields != (int)ARRAY_LEN(want))
         goto bad;
@@ -48,8 +48,9 @@ static int check_schema(const av_schema *s, char *err, size_t errlen)
         goto bad;
     return 0;
 bad:
-    snprintf(err, errlen, "output.schema: expected the record of schemas/embedding.avsc (entity_type, "
-                          "entity_id, vector, model_version, events_seen, updated_at)");
+    snprintf(err, errlen,
+             "output.schema: expected the record of schemas/embedding.avsc (entity_type, "
+             "entity_id, vector, model_version, events_seen, updated_at)");
     return -1;
 }
 
@@ -109,7 +110,8 @@ void publisher_encode(const publisher *p, entity_kind k, int64_t id, const float
 }
 
 /* 1 produced, 0 nothing to publish (evicted), -1 the producer refused it. */
-static int produce_one(publisher *p, mts_model *m, entity_kind k, int64_t id, int64_t now, int64_t deadline_ms)
+static int produce_one(publisher *p, mts_model *m, entity_kind k, int64_t id, int64_t now,
+                       int64_t deadline_ms)
 {
     uint64_t seen = 0;
     if (model_dim(m) > p->vec_cap) {
@@ -122,8 +124,8 @@ static int produce_one(publisher *p, mts_model *m, entity_kind k, int64_t id, in
     publisher_encode(p, k, id, p->vec, model_dim(m), seen, now, &p->buf);
     char key[24], err[256];
     int klen = snprintf(key, sizeof(key), "%" PRId64, id);
-    if (producer_send(p->rk, p->topics[k], key, (size_t)klen, p->buf.data, p->buf.len, NULL, PRODUCE_EMBEDDING,
-                      deadline_ms, err, sizeof(err))) {
+    if (producer_send(p->rk, p->topics[k], key, (size_t)klen, p->buf.data, p->buf.len, NULL,
+                      PRODUCE_EMBEDDING, deadline_ms, err, sizeof(err))) {
         p->stats.produce_errors++;
         log_err_limited("embedding %" PRId64 " not published: %s; it stays due", id, err);
         return -1;

@@ -24,7 +24,7 @@
 typedef struct publisher publisher;
 
 typedef struct {
-    uint64_t produced[2];  /* per entity_kind */
+    uint64_t produced[2]; /* per entity_kind */
     uint64_t produce_errors;
 } publish_stats;
 

@@ -53,7 +53,8 @@ static void print_hex(const mts_buf *b)
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+                                JSON_REAL_PRECISION(17));
     puts(s);
     free(s);
 }
@@ -175,7 +176,8 @@ int main(int argc, char **argv)
         }
         json_t *o = json_object();
         for (int f = 0; f < layout->n_fields; f++)
-            json_object_set_new(o, layout->fields[f].name, slot_json(&slots[f], layout->fields[f].kind));
+            json_object_set_new(o, layout->fields[f].name,
+                                slot_json(&slots[f], layout->fields[f].kind));
         print_json(o);
         json_decref(o);
     }

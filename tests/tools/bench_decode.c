@@ -21,18 +21,27 @@ static int cmp_double(const void *a, const void *b)
  * words), arrays of 0..4 items (tokens: 20), both union branches. */
 static json_t *random_value(const av_schema *s, const char *field, mts_rng *rng)
 {
-    static const char *const words[] = {"emea", "na", "apac", "latam", "Spark", "python", "the", "Zürich"};
+    static const char *const words[] = {"emea",  "na",     "apac", "latam",
+                                        "Spark", "python", "the",  "Zürich"};
     switch (s->type) {
-    case AV_NULL: return json_null();
-    case AV_BOOLEAN: return json_boolean(rng_below(rng, 2));
-    case AV_INT: return json_integer((json_int_t)rng_below(rng, 50));
-    case AV_LONG: return json_integer((json_int_t)rng_below(rng, 10000000));
+    case AV_NULL:
+        return json_null();
+    case AV_BOOLEAN:
+        return json_boolean(rng_below(rng, 2));
+    case AV_INT:
+        return json_integer((json_int_t)rng_below(rng, 50));
+    case AV_LONG:
+        return json_integer((json_int_t)rng_below(rng, 10000000));
     case AV_FLOAT:
-    case AV_DOUBLE: return json_real(rng_uniform(rng));
+    case AV_DOUBLE:
+        return json_real(rng_uniform(rng));
     case AV_STRING:
-    case AV_BYTES: return json_string(words[rng_below(rng, ARRAY_LEN(words))]);
-    case AV_ENUM: return json_string(s->symbols[rng_below(rng, (uint64_t)s->n_symbols)]);
-    case AV_UNION: return random_value(s->branches[rng_below(rng, (uint64_t)s->n_branches)], field, rng);
+    case AV_BYTES:
+        return json_string(words[rng_below(rng, ARRAY_LEN(words))]);
+    case AV_ENUM:
+        return json_string(s->symbols[rng_below(rng, (uint64_t)s->n_symbols)]);
+    case AV_UNION:
+        return random_value(s->branches[rng_below(rng, (uint64_t)s->n_branches)], field, rng);
     case AV_ARRAY: {
         json_t *a = json_array();
         int n = field && !strcmp(field, "tokens") ? 20 : (int)rng_below(rng, 5);
@@ -43,10 +52,12 @@ static json_t *random_value(const av_schema *s, const char *field, mts_rng *rng)
     case AV_RECORD: {
         json_t *o = json_object();
         for (int i = 0; i < s->n_fields; i++)
-            json_object_set_new(o, s->fields[i].name, random_value(s->fields[i].type, s->fields[i].name, rng));
+            json_object_set_new(o, s->fields[i].name,
+                                random_value(s->fields[i].type, s->fields[i].name, rng));
         return o;
     }
-    default: return json_null();
+    default:
+        return json_null();
     }
 }
 
@@ -85,8 +96,8 @@ static int bench_kind(const av_schema *s, const mts_layout *l, int task, int n, 
         for (int i = 0; i < n; i++) {
             if ((i & 1023) == 0)
                 arena_reset(&arena); /* one batch of 1024 rows */
-            decode_reason r = plan_decode(p, data.data + off[i], off[i + 1] - off[i], &row, &arena, err,
-                                          sizeof(err));
+            decode_reason r = plan_decode(p, data.data + off[i], off[i + 1] - off[i], &row, &arena,
+                                          err, sizeof(err));
             if (r != DR_OK) {
                 fprintf(stderr, "%s record %d: %s\n", name, i, err);
                 return 1;
@@ -96,7 +107,8 @@ static int bench_kind(const av_schema *s, const mts_layout *l, int task, int n, 
         rates[run] = n / (mono_sec() - t0);
     }
     qsort(rates, 5, sizeof(double), cmp_double);
-    printf("%-10s %8d records, %5.1f bytes avg: median %9.0f records/s/core (min %.0f, max %.0f) [%lld]\n",
+    printf("%-10s %8d records, %5.1f bytes avg: median %9.0f records/s/core (min %.0f, max %.0f) "
+           "[%lld]\n",
            name, n, (double)data.len / n, rates[2], rates[0], rates[4], check);
     free(v);
     free(off);
@@ -124,8 +136,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    printf("bench_decode: plan_decode (decode + unify into the %d-slot layout of 4 tasks), 5 runs each, "
-           "one core\n", l->n_fields);
+    printf("bench_decode: plan_decode (decode + unify into the %d-slot layout of 4 tasks), 5 runs "
+           "each, "
+           "one core\n",
+           l->n_fields);
     int rc = 0;
     for (int t = 0; t < 4 && !rc; t++)
         rc = bench_kind(s[t], l, t, t == 3 ? n / 4 : n, names[t]);

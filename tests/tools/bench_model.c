@@ -60,12 +60,13 @@ int main(int argc, char **argv)
             busy += mono_sec() - t0;
         }
         rate[run] = nev / busy;
-        printf("run %d: %d events in %.3f s of training: %.0f events/s\n", run, nev, busy, rate[run]);
+        printf("run %d: %d events in %.3f s of training: %.0f events/s\n", run, nev, busy,
+               rate[run]);
         model_free(m);
     }
     qsort(rate, (size_t)runs, sizeof(double), cmp_d);
-    printf("median: %.0f events/s (batch %d, dim %d, id_dim %d, hidden %d)\n", rate[runs / 2], batch, cfg.dim,
-           cfg.id_dim, cfg.hidden);
+    printf("median: %.0f events/s (batch %d, dim %d, id_dim %d, hidden %d)\n", rate[runs / 2],
+           batch, cfg.dim, cfg.id_dim, cfg.hidden);
     free(rows);
     free(vals);
     free(rate);

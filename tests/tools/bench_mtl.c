@@ -96,8 +96,10 @@ int main(int argc, char **argv)
         int im = mtl_input_index(net, "member_id"), ic = mtl_input_index(net, "company_id");
         int ni = mtl_n_inputs(net);
         if (tv < 0 || ta < 0 || ti < 0 || im < 0 || ic < 0) {
-            fprintf(stderr, "bench_mtl: %s lacks the job_view/job_apply/inmail tasks or member_id/company_id\n",
-                    conf);
+            fprintf(
+                stderr,
+                "bench_mtl: %s lacks the job_view/job_apply/inmail tasks or member_id/company_id\n",
+                conf);
             return 1;
         }
         mtl_value *vals = xcalloc((size_t)256 * ni, sizeof(mtl_value));
@@ -111,8 +113,12 @@ int main(int argc, char **argv)
                 mtl_value *x = vals + (size_t)j * ni;
                 x[im].id = (int64_t)rng_below(&g, 100000);
                 x[ic].id = (int64_t)rng_below(&g, 10000);
-                ex[j] = (mtl_example){.task = u < 0.7 ? tv : u < 0.9 ? ta : ti,
-                                      .label = rng_uniform(&g) < 0.2 ? 1.0f : 0.0f, .weight = 1, .in = x};
+                ex[j] = (mtl_example){.task = u < 0.7   ? tv
+                                              : u < 0.9 ? ta
+                                                        : ti,
+                                      .label = rng_uniform(&g) < 0.2 ? 1.0f : 0.0f,
+                                      .weight = 1,
+                                      .in = x};
             }
             double t0 = mono_sec();
             mtl_train_batch(net, ex, 256, err, sizeof(err));
@@ -122,8 +128,9 @@ int main(int argc, char **argv)
         free(vals);
         mtl_free(net);
     }
-    printf("declared model (%s, 3 affinity tasks, batch 256): %.0f training examples/s per core (median of %d)\n", conf,
-           median(v, runs), runs);
+    printf("declared model (%s, 3 affinity tasks, batch 256): %.0f training examples/s per core "
+           "(median of %d)\n",
+           conf, median(v, runs), runs);
 
     /* 2. dense layers vs sgemm */
     for (int r = 0; r < runs; r++)
@@ -135,10 +142,11 @@ int main(int argc, char **argv)
         for (int r = 0; r < runs; r++)
             v[r] = dense_gflops(256, widths[k], widths[k]);
         double gf = median(v, runs);
-        printf("dense %3d -> %3d, batch 256, forward + backward: %.1f GFLOP/s = %.0f%% of sgemm%s\n", widths[k],
-               widths[k], gf, 100 * gf / peak, widths[k] >= 256 ? (gf >= 0.4 * peak ? " (target 40%: met)"
-                                                                                   : " (target 40%: NOT met)")
-                                                              : "");
+        printf(
+            "dense %3d -> %3d, batch 256, forward + backward: %.1f GFLOP/s = %.0f%% of sgemm%s\n",
+            widths[k], widths[k], gf, 100 * gf / peak,
+            widths[k] >= 256 ? (gf >= 0.4 * peak ? " (target 40%: met)" : " (target 40%: NOT met)")
+                             : "");
     }
 
     /* 3. table churn */
@@ -168,11 +176,12 @@ int main(int argc, char **argv)
     if (dyntable_bytes(&t) > peak_bytes)
         peak_bytes = dyntable_bytes(&t);
     int ok = peak_rows <= t.capacity && peak_bytes <= bound;
-    printf("table churn: %lld lookups (%.1fM/s), %llu distinct-id rows created, %llu expired, %llu refused; peak %u rows "
+    printf("table churn: %lld lookups (%.1fM/s), %llu distinct-id rows created, %llu expired, %llu "
+           "refused; peak %u rows "
            "(capacity %u), peak %.1f MiB (bound %.1f MiB): %s\n",
            (long long)N, N / dt / 1e6, (unsigned long long)t.created, (unsigned long long)t.expired,
-           (unsigned long long)t.refused, peak_rows, t.capacity, peak_bytes / 1048576.0, bound / 1048576.0,
-           ok ? "within capacity and bound" : "EXCEEDED");
+           (unsigned long long)t.refused, peak_rows, t.capacity, peak_bytes / 1048576.0,
+           bound / 1048576.0, ok ? "within capacity and bound" : "EXCEEDED");
     dyntable_free(&t);
     free(v);
     return ok ? 0 : 1;

@@ -133,7 +133,8 @@ int main(int argc, char **argv)
             cvec = xcalloc((size_t)C * dim, sizeof(float));
         }
         if ((int)json_array_size(vec) != dim || !type) {
-            fprintf(stderr, "line %ld: vector of %zu values, expected %d\n", lines, json_array_size(vec), dim);
+            fprintf(stderr, "line %ld: vector of %zu values, expected %d\n", lines,
+                    json_array_size(vec), dim);
             return 1;
         }
         int is_member = !strcmp(type, "MEMBER");
@@ -167,9 +168,10 @@ int main(int argc, char **argv)
         c_occ += company_seen[j];
         c_emb += company_seen[j] && chave[j];
     }
-    printf("figure: %ld embedding messages read, dim %d, %ld for unknown ids\n", lines, dim, unknown);
-    printf("figure: members with an embedding %d / %d that occurred; companies %d / %d\n", m_emb, m_occ, c_emb,
-           c_occ);
+    printf("figure: %ld embedding messages read, dim %d, %ld for unknown ids\n", lines, dim,
+           unknown);
+    printf("figure: members with an embedding %d / %d that occurred; companies %d / %d\n", m_emb,
+           m_occ, c_emb, c_occ);
     if (m_emb != m_occ || c_emb != c_occ || dim <= 0) {
         printf("FAIL: some members or companies that occurred have no embedding\n");
         failures++;
@@ -197,8 +199,10 @@ int main(int argc, char **argv)
         sc[q + k] = (scored){pairs[n - 1 - k].score, 1};
     }
     double a = q ? auc(sc, 2 * q) : NAN;
-    printf("figure: held-out pairs %zu; AUC of learned affinity, planted top vs bottom quartile: %.4f "
-           "(required >= %.2f)\n", n, a, min_auc);
+    printf(
+        "figure: held-out pairs %zu; AUC of learned affinity, planted top vs bottom quartile: %.4f "
+        "(required >= %.2f)\n",
+        n, a, min_auc);
     if (!(a >= min_auc)) {
         printf("FAIL: held-out AUC %.4f below %.2f\n", a, min_auc);
         failures++;

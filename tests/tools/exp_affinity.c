@@ -21,11 +21,16 @@ int main(int argc, char **argv)
     long views = argc > 1 ? atol(argv[1]) : 600000;
     model_config c;
     model_config_defaults(&c);
-    if (argc > 2) c.lr_dense = atof(argv[2]);
-    if (argc > 3) c.lr_table = atof(argv[3]);
-    if (argc > 4) c.dim = atoi(argv[4]);
-    if (argc > 5) c.id_dim = atoi(argv[5]);
-    if (argc > 6) c.hidden = atoi(argv[6]);
+    if (argc > 2)
+        c.lr_dense = atof(argv[2]);
+    if (argc > 3)
+        c.lr_table = atof(argv[3]);
+    if (argc > 4)
+        c.dim = atoi(argv[4]);
+    if (argc > 5)
+        c.id_dim = atoi(argv[5]);
+    if (argc > 6)
+        c.hidden = atoi(argv[6]);
     int batch = argc > 7 ? atoi(argv[7]) : 256;
     test_task(&c, "view", TASK_AFFINITY, "viewed", 1.0f, 1.0f);
     test_task(&c, "apply", TASK_AFFINITY, "applied", 1.0f, 2.0f);
@@ -33,7 +38,10 @@ int main(int argc, char **argv)
     mts_layout *l = test_layout_standard();
     char err[256];
     mts_model *m = model_new(&c, l, err, sizeof(err));
-    if (!m) { fprintf(stderr, "%s\n", err); return 1; }
+    if (!m) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
     world_config wc;
     world_config_defaults(&wc);
     wc.seed = 7;
@@ -49,10 +57,15 @@ int main(int argc, char **argv)
         while (n < batch && v < views) {
             gen_event ev;
             world_next_event(w, &ev);
-            if (ev.kind == EV_JOB_VIEW) v++;
-            seen[(size_t)world_member_index(w, ev.member_id) * C + world_company_index(w, ev.company_id)] = 1;
-            int lab = ev.kind == EV_JOB_VIEW ? F_VIEWED : ev.kind == EV_JOB_APPLY ? F_APPLIED : F_ACCEPTED;
-            test_affinity_row(&rows[n], vals + (size_t)n * F_COUNT, (int)ev.kind, lab, ev.member_id, ev.company_id, ev.label);
+            if (ev.kind == EV_JOB_VIEW)
+                v++;
+            seen[(size_t)world_member_index(w, ev.member_id) * C +
+                 world_company_index(w, ev.company_id)] = 1;
+            int lab = ev.kind == EV_JOB_VIEW    ? F_VIEWED
+                      : ev.kind == EV_JOB_APPLY ? F_APPLIED
+                                                : F_ACCEPTED;
+            test_affinity_row(&rows[n], vals + (size_t)n * F_COUNT, (int)ev.kind, lab, ev.member_id,
+                              ev.company_id, ev.label);
             n++;
         }
         model_train_batch(m, rows, n, err, sizeof(err));
@@ -60,15 +73,19 @@ int main(int argc, char **argv)
     double secs = mono_sec() - t0;
     int D = model_dim(m);
     float *me = xmalloc(sizeof(float) * M * D), *ce = xmalloc(sizeof(float) * C * D);
-    for (int i = 0; i < M; i++) model_embedding(m, ENTITY_MEMBER, world_member_id(w, i), me + (size_t)i * D, NULL);
-    for (int j = 0; j < C; j++) model_embedding(m, ENTITY_COMPANY, world_company_id(w, j), ce + (size_t)j * D, NULL);
+    for (int i = 0; i < M; i++)
+        model_embedding(m, ENTITY_MEMBER, world_member_id(w, i), me + (size_t)i * D, NULL);
+    for (int j = 0; j < C; j++)
+        model_embedding(m, ENTITY_COMPANY, world_company_id(w, j), ce + (size_t)j * D, NULL);
     double *p = xmalloc(sizeof(double) * 2 * M * C);
     size_t n = 0;
     for (int i = 0; i < M; i++)
         for (int j = 0; j < C; j++) {
-            if (seen[(size_t)i * C + j]) continue;
+            if (seen[(size_t)i * C + j])
+                continue;
             double s = 0;
-            for (int k = 0; k < D; k++) s += me[(size_t)i * D + k] * ce[(size_t)j * D + k];
+            for (int k = 0; k < D; k++)
+                s += me[(size_t)i * D + k] * ce[(size_t)j * D + k];
             p[2 * n] = world_affinity(w, world_member_id(w, i), world_company_id(w, j));
             p[2 * n + 1] = s;
             n++;
@@ -77,15 +94,18 @@ int main(int argc, char **argv)
     size_t q = n / 4;
     double wins = 0;
     /* AUC top vs bottom quartile by brute force on a sample */
-    mts_rng r; rng_seed(&r, 1);
+    mts_rng r;
+    rng_seed(&r, 1);
     for (int k = 0; k < 200000; k++) {
         double lo = p[2 * rng_below(&r, q) + 1], hi = p[2 * (n - 1 - rng_below(&r, q)) + 1];
         wins += hi > lo ? 1 : hi == lo ? 0.5 : 0;
     }
     task_metrics tm[3];
-    for (int t = 0; t < 3; t++) model_task_metrics(m, t, &tm[t]);
-    printf("views %ld lr %.4g/%.4g D %d E %d H %d B %d: held-out quartile AUC %.4f; progressive AUC view %.3f (recent %.3f) apply %.3f inmail %.3f; %.0f ev/s\n",
-           views, c.lr_dense, c.lr_table, c.dim, c.id_dim, c.hidden, batch, wins / 200000, tm[0].auc, tm[0].auc_recent, tm[1].auc, tm[2].auc,
-           (views * 1.13) / secs);
+    for (int t = 0; t < 3; t++)
+        model_task_metrics(m, t, &tm[t]);
+    printf("views %ld lr %.4g/%.4g D %d E %d H %d B %d: held-out quartile AUC %.4f; progressive "
+           "AUC view %.3f (recent %.3f) apply %.3f inmail %.3f; %.0f ev/s\n",
+           views, c.lr_dense, c.lr_table, c.dim, c.id_dim, c.hidden, batch, wins / 200000,
+           tm[0].auc, tm[0].auc_recent, tm[1].auc, tm[2].auc, (views * 1.13) / secs);
     return 0;
 }

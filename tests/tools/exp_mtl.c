@@ -48,7 +48,8 @@ int main(int argc, char **argv)
     double auc[5][3][20];
     int fail = 0;
     double t0 = mono_sec();
-    printf("world: 400 members, 60 companies, latent k = 4; %d InMail + %d view events, %d epochs, batch 256; "
+    printf("world: 400 members, 60 companies, latent k = 4; %d InMail + %d view events, %d epochs, "
+           "batch 256; "
            "held-out 4000 InMail events\n\n",
            inmail, inmail * RATIO, epochs);
     printf("| rho | single-task | joint | iterative | joint - single | iterative - single |\n");
@@ -58,15 +59,16 @@ int main(int argc, char **argv)
             for (int m = 0; m < 3; m++) {
                 mtlw_world w;
                 mtlw_init(&w, 400, 60, 4, rhos[r], 1000 + (uint64_t)s);
-                auc[r][m][s] = mtlw_run(&w, (mtlw_mode)m, "fixed", 7 + (uint64_t)s, inmail, RATIO, epochs, 256,
-                                        4000, NULL);
+                auc[r][m][s] = mtlw_run(&w, (mtlw_mode)m, "fixed", 7 + (uint64_t)s, inmail, RATIO,
+                                        epochs, 256, 4000, NULL);
                 mtlw_free(&w);
             }
         double mean[3], sd[3];
         for (int m = 0; m < 3; m++)
             stats(auc[r][m], seeds, &mean[m], &sd[m]);
-        printf("| %.2f | %.3f ± %.3f | %.3f ± %.3f | %.3f ± %.3f | %+.3f | %+.3f |\n", rhos[r], mean[0], sd[0], mean[1],
-               sd[1], mean[2], sd[2], mean[1] - mean[0], mean[2] - mean[0]);
+        printf("| %.2f | %.3f ± %.3f | %.3f ± %.3f | %.3f ± %.3f | %+.3f | %+.3f |\n", rhos[r],
+               mean[0], sd[0], mean[1], sd[1], mean[2], sd[2], mean[1] - mean[0],
+               mean[2] - mean[0]);
         fflush(stdout);
         if (rhos[r] >= 0.99 && (mean[1] - mean[0] < 0.05 || mean[2] - mean[0] < 0.05))
             fail = 1;
@@ -84,7 +86,8 @@ int main(int argc, char **argv)
             mtlw_world w;
             mtlw_init(&w, 400, 60, 4, 1.0, 1000 + (uint64_t)s);
             mtl_net *net = NULL;
-            a[s] = mtlw_run(&w, MTLW_JOINT, wn[k], 7 + (uint64_t)s, inmail, RATIO, epochs, 256, 4000, &net);
+            a[s] = mtlw_run(&w, MTLW_JOINT, wn[k], 7 + (uint64_t)s, inmail, RATIO, epochs, 256,
+                            4000, &net);
             mtlw_free(&w);
             int v = mtl_task_index(net, "view"), im = mtl_task_index(net, "inmail");
             wv[s] = mtl_task_weight(net, v);
@@ -102,13 +105,15 @@ int main(int argc, char **argv)
         stats(li, seeds, &mli, &sli);
         if (k == 0)
             base = ma;
-        printf("  %-11s InMail AUC %.3f ± %.3f (vs fixed %+.3f); learned weights view %.3f inmail %.3f; last "
+        printf("  %-11s InMail AUC %.3f ± %.3f (vs fixed %+.3f); learned weights view %.3f inmail "
+               "%.3f; last "
                "losses view %.3f inmail %.3f; %s\n",
                wn[k], ma, sa, ma - base, mwv, mwi, mlv, mli, finite ? "finite" : "NOT FINITE");
         if (!finite || ma < base - 0.01)
             fail = 1;
     }
-    printf("\nrequirements (rho = 1: joint and iterative >= single + 0.05; rho = 0: >= single - 0.01; weighting "
+    printf("\nrequirements (rho = 1: joint and iterative >= single + 0.05; rho = 0: >= single - "
+           "0.01; weighting "
            "runs finite and within 0.01 of fixed): %s\n",
            fail ? "NOT MET" : "met");
     printf("elapsed %.1f s\n", mono_sec() - t0);

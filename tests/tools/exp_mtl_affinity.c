@@ -20,13 +20,19 @@
 #include <string.h>
 
 static const char *minimal =
-    "multitask: { mechanism = \"joint\"; weighting = \"fixed\"; shared_lr = 0.005; shared_table_lr = 0.2;\n"
+    "multitask: { mechanism = \"joint\"; weighting = \"fixed\"; shared_lr = 0.005; shared_table_lr "
+    "= 0.2;\n"
     "  publish = { member = \"job_view.member\"; company = \"job_view.company\"; };\n"
-    "  tasks = ( { name = \"job_view\"; label = \"viewed\"; optimizer = \"adam\"; lr = 0.005; table_lr = 0.2;\n"
-    "    model = { member = ( { type = \"embedding\"; input = \"member_id\"; dim = 32; capacity = 100000; },\n"
-    "                         { type = \"dense\"; units = 32; activation = \"relu\"; }, { type = \"dense\"; units = 16; } );\n"
-    "              company = ( { type = \"embedding\"; input = \"company_id\"; dim = 32; capacity = 100000; },\n"
-    "                         { type = \"dense\"; units = 32; activation = \"relu\"; }, { type = \"dense\"; units = 16; } );\n"
+    "  tasks = ( { name = \"job_view\"; label = \"viewed\"; optimizer = \"adam\"; lr = 0.005; "
+    "table_lr = 0.2;\n"
+    "    model = { member = ( { type = \"embedding\"; input = \"member_id\"; dim = 32; capacity = "
+    "100000; },\n"
+    "                         { type = \"dense\"; units = 32; activation = \"relu\"; }, { type = "
+    "\"dense\"; units = 16; } );\n"
+    "              company = ( { type = \"embedding\"; input = \"company_id\"; dim = 32; capacity "
+    "= 100000; },\n"
+    "                         { type = \"dense\"; units = 32; activation = \"relu\"; }, { type = "
+    "\"dense\"; units = 16; } );\n"
     "              head = { type = \"dot\"; }; }; } ); };\n";
 
 /* Rank AUC of scores s (n) against binary labels y. */
@@ -82,7 +88,8 @@ int main(int argc, char **argv)
     int ta = mtl_task_index(net, "job_apply"), tm = mtl_task_index(net, "inmail");
     int pm = mtl_publish_index(net, "member"), pc = mtl_publish_index(net, "company");
     if (in_m < 0 || in_c < 0 || tv < 0 || pm < 0 || pc < 0) {
-        fprintf(stderr, "the declaration needs inputs member_id, company_id, task job_view and published towers\n");
+        fprintf(stderr, "the declaration needs inputs member_id, company_id, task job_view and "
+                        "published towers\n");
         return 1;
     }
     enum { B = 256 };
@@ -99,7 +106,8 @@ int main(int argc, char **argv)
         while (n < B - 1 && v < views) {
             gen_event ev;
             world_next_event(w, &ev);
-            seen[(size_t)world_member_index(w, ev.member_id) * C + world_company_index(w, ev.company_id)] = 1;
+            seen[(size_t)world_member_index(w, ev.member_id) * C +
+                 world_company_index(w, ev.company_id)] = 1;
             int tasks[2], nt = 0;
             if (ev.kind == EV_JOB_VIEW) {
                 v++;
@@ -116,8 +124,11 @@ int main(int argc, char **argv)
                 memset(iv, 0, sizeof(mtl_value) * ni);
                 iv[in_m].id = ev.member_id;
                 iv[in_c].id = ev.company_id;
-                ex[n] = (mtl_example){.task = tasks[k], .label = (float)ev.label, .weight = 1.0f,
-                                      .time = ev.timestamp_ms / 1000, .in = iv};
+                ex[n] = (mtl_example){.task = tasks[k],
+                                      .label = (float)ev.label,
+                                      .weight = 1.0f,
+                                      .time = ev.timestamp_ms / 1000,
+                                      .in = iv};
                 n++;
             }
         }
@@ -167,9 +178,10 @@ int main(int argc, char **argv)
     }
     double hq = auc(sy, 2 * q);
     double pa = auc(prog, pn);
-    printf("%s %dx%d views %ld: held-out quartile AUC %.4f; progressive AUC job_view (2nd half) %.4f; "
-           "missing rows %d; %.1f s\n",
-           conf, M, C, views, hq, pa, miss, secs);
+    printf(
+        "%s %dx%d views %ld: held-out quartile AUC %.4f; progressive AUC job_view (2nd half) %.4f; "
+        "missing rows %d; %.1f s\n",
+        conf, M, C, views, hq, pa, miss, secs);
     free(me);
     free(ce);
     free(p);

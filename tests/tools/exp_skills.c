@@ -13,8 +13,8 @@
  * usage: exp_skills table [key=value ...]     the table (TEST), as markdown
  *        exp_skills dev   [key=value ...]     DEV AUC after every epoch, for
  *                                             choosing hyper-parameters
- * keys: dir epochs (shared model) epochs_single seeds batch lr_dense lr_table skill_dim hidden buckets
- *       pos_weight alpha shares (e.g. shares=0.1,1) */
+ * keys: dir epochs (shared model) epochs_single seeds batch lr_dense lr_table skill_dim hidden
+ * buckets pos_weight alpha shares (e.g. shares=0.1,1) */
 #include "../unit/skill_exp.h"
 
 #include <stdio.h>
@@ -56,18 +56,30 @@ static void parse(opts *o, int argc, char **argv)
         }
         *eq = '\0';
         const char *k = argv[i], *v = eq + 1;
-        if (!strcmp(k, "dir")) o->dir = v;
-        else if (!strcmp(k, "epochs")) o->epochs = atoi(v);
-        else if (!strcmp(k, "epochs_single")) o->epochs_single = atoi(v);
-        else if (!strcmp(k, "seeds")) o->seeds = atoi(v);
-        else if (!strcmp(k, "batch")) o->batch = atoi(v);
-        else if (!strcmp(k, "alpha")) o->alpha = atof(v);
-        else if (!strcmp(k, "lr_dense")) o->mc.lr_dense = (float)atof(v);
-        else if (!strcmp(k, "lr_table")) o->mc.lr_table = (float)atof(v);
-        else if (!strcmp(k, "skill_dim")) o->mc.skill_dim = atoi(v);
-        else if (!strcmp(k, "hidden")) o->mc.hidden = atoi(v);
-        else if (!strcmp(k, "buckets")) o->mc.ngram_buckets = atoi(v);
-        else if (!strcmp(k, "pos_weight")) o->mc.tasks[0].pos_weight = (float)atof(v);
+        if (!strcmp(k, "dir"))
+            o->dir = v;
+        else if (!strcmp(k, "epochs"))
+            o->epochs = atoi(v);
+        else if (!strcmp(k, "epochs_single"))
+            o->epochs_single = atoi(v);
+        else if (!strcmp(k, "seeds"))
+            o->seeds = atoi(v);
+        else if (!strcmp(k, "batch"))
+            o->batch = atoi(v);
+        else if (!strcmp(k, "alpha"))
+            o->alpha = atof(v);
+        else if (!strcmp(k, "lr_dense"))
+            o->mc.lr_dense = (float)atof(v);
+        else if (!strcmp(k, "lr_table"))
+            o->mc.lr_table = (float)atof(v);
+        else if (!strcmp(k, "skill_dim"))
+            o->mc.skill_dim = atoi(v);
+        else if (!strcmp(k, "hidden"))
+            o->mc.hidden = atoi(v);
+        else if (!strcmp(k, "buckets"))
+            o->mc.ngram_buckets = atoi(v);
+        else if (!strcmp(k, "pos_weight"))
+            o->mc.tasks[0].pos_weight = (float)atof(v);
         else if (!strcmp(k, "shares")) {
             o->n_shares = 0;
             for (char *s = strtok((char *)v, ","); s && o->n_shares < 8; s = strtok(NULL, ","))
@@ -101,7 +113,8 @@ static int dev_epoch(mts_model *m, int ep, void *p)
     dev_ctx *c = p;
     skx_score(m, c->d, SKILL_SPLIT_DEV, c->score);
     printf("  %-22s epoch %2d  DEV AUC tech %.4f  house %.4f\n", c->name, ep,
-           skx_auc(c->d, c->score, SKX_TECH, SKILL_SPLIT_DEV), skx_auc(c->d, c->score, SKX_HOUSE, SKILL_SPLIT_DEV));
+           skx_auc(c->d, c->score, SKX_TECH, SKILL_SPLIT_DEV),
+           skx_auc(c->d, c->score, SKX_HOUSE, SKILL_SPLIT_DEV));
     fflush(stdout);
     return 0;
 }
@@ -111,22 +124,24 @@ static void run_dev(const opts *o, const skx_data *d)
     size_t *idx = xmalloc(d->c.n * sizeof(size_t));
     float *score = xmalloc(d->c.n * sizeof(float));
     char err[256];
-    printf("DEV, %d epochs, lr_dense %g lr_table %g skill_dim %d hidden %d buckets %d batch %d pos_weight %g\n",
-           o->epochs, o->mc.lr_dense, o->mc.lr_table, o->mc.skill_dim, o->mc.hidden, o->mc.ngram_buckets, o->batch,
-           o->mc.tasks[0].pos_weight);
+    printf("DEV, %d epochs, lr_dense %g lr_table %g skill_dim %d hidden %d buckets %d batch %d "
+           "pos_weight %g\n",
+           o->epochs, o->mc.lr_dense, o->mc.lr_table, o->mc.skill_dim, o->mc.hidden,
+           o->mc.ngram_buckets, o->batch, o->mc.tasks[0].pos_weight);
     for (int s = 0; s < o->n_shares; s++) {
         skx_trainset ts = trainset(0, 1, 0, o->shares[s], 1);
         size_t n = skx_select(d, &ts, idx);
         for (int a = 0; a < 4; a++) {
             double alpha[] = {0.5, 2, 5, 20};
             skx_prior(d, idx, n, alpha[a], score);
-            printf("  prior house %3.0f%% alpha %4.1f DEV AUC house %.4f\n", 100 * o->shares[s], alpha[a],
-                   skx_auc(d, score, SKX_HOUSE, SKILL_SPLIT_DEV));
+            printf("  prior house %3.0f%% alpha %4.1f DEV AUC house %.4f\n", 100 * o->shares[s],
+                   alpha[a], skx_auc(d, score, SKX_HOUSE, SKILL_SPLIT_DEV));
         }
         char name[64];
         snprintf(name, sizeof(name), "single house %.0f%%", 100 * o->shares[s]);
         dev_ctx c = {d, score, name};
-        mts_model *m = skx_train(d, &o->mc, idx, n, o->epochs, o->batch, 1, dev_epoch, &c, err, sizeof(err));
+        mts_model *m =
+            skx_train(d, &o->mc, idx, n, o->epochs, o->batch, 1, dev_epoch, &c, err, sizeof(err));
         model_free(m);
         ts = trainset(1, 1, 1, o->shares[s], 1);
         n = skx_select(d, &ts, idx);
@@ -137,14 +152,16 @@ static void run_dev(const opts *o, const skx_data *d)
     skx_trainset ts = trainset(1, 0, 0, 1.0, 1);
     size_t n = skx_select(d, &ts, idx);
     dev_ctx c = {d, score, "single tech"};
-    model_free(skx_train(d, &o->mc, idx, n, o->epochs, o->batch, 1, dev_epoch, &c, err, sizeof(err)));
+    model_free(
+        skx_train(d, &o->mc, idx, n, o->epochs, o->batch, 1, dev_epoch, &c, err, sizeof(err)));
     free(idx);
     free(score);
 }
 
 /* ---- table: TEST AUC, mean and sd over seeds ---- */
 enum { R_PRIOR_OWN, R_PRIOR_ALL, R_SINGLE, R_SHARED, R_N };
-static const char *const row_names[R_N] = {"(a) entity prior, own domain TRAIN", "(a') entity prior, all TRAIN",
+static const char *const row_names[R_N] = {"(a) entity prior, own domain TRAIN",
+                                           "(a') entity prior, all TRAIN",
                                            "(b) single-domain model", "(c) shared model"};
 #define MAX_COLS 10
 #define MAX_SEEDS 16
@@ -194,14 +211,15 @@ static void run_table(const opts *o, const skx_data *d)
         uint64_t seed = 1000 + (uint64_t)sd;
         for (int k = 0; k < nc; k++) {
             const column *c = &cols[k];
-            skx_trainset own = trainset(c->dom == SKX_TECH, c->dom == SKX_HOUSE, c->dom == SKX_DA, c->share, seed);
+            skx_trainset own =
+                trainset(c->dom == SKX_TECH, c->dom == SKX_HOUSE, c->dom == SKX_DA, c->share, seed);
             skx_trainset all = trainset(1, 1, 1, c->share, seed);
             size_t n = skx_select(d, &own, idx);
             ntrain[k] = n;
             skx_prior(d, idx, n, o->alpha, score);
             v[R_PRIOR_OWN][k][sd] = skx_auc(d, score, c->dom, SKILL_SPLIT_TEST);
-            mts_model *m =
-                skx_train(d, &o->mc, idx, n, o->epochs_single, o->batch, seed, NULL, NULL, err, sizeof(err));
+            mts_model *m = skx_train(d, &o->mc, idx, n, o->epochs_single, o->batch, seed, NULL,
+                                     NULL, err, sizeof(err));
             if (!m) {
                 fprintf(stderr, "exp_skills: %s\n", err);
                 exit(1);
@@ -212,22 +230,24 @@ static void run_table(const opts *o, const skx_data *d)
             ntrain_all[k] = n;
             skx_prior(d, idx, n, o->alpha, score);
             v[R_PRIOR_ALL][k][sd] = skx_auc(d, score, c->dom, SKILL_SPLIT_TEST);
-            m = skx_train(d, &o->mc, idx, n, o->epochs, o->batch, seed, NULL, NULL, err, sizeof(err));
+            m = skx_train(d, &o->mc, idx, n, o->epochs, o->batch, seed, NULL, NULL, err,
+                          sizeof(err));
             if (!m) {
                 fprintf(stderr, "exp_skills: %s\n", err);
                 exit(1);
             }
             v[R_SHARED][k][sd] = test_auc_of(d, m, score, c->dom);
             model_free(m);
-            fprintf(stderr, "seed %d %-10s prior %.4f/%.4f single %.4f shared %.4f  (%.0f s)\n", sd, c->name,
-                    v[R_PRIOR_OWN][k][sd], v[R_PRIOR_ALL][k][sd], v[R_SINGLE][k][sd], v[R_SHARED][k][sd],
-                    mono_sec() - t0);
+            fprintf(stderr, "seed %d %-10s prior %.4f/%.4f single %.4f shared %.4f  (%.0f s)\n", sd,
+                    c->name, v[R_PRIOR_OWN][k][sd], v[R_PRIOR_ALL][k][sd], v[R_SINGLE][k][sd],
+                    v[R_SHARED][k][sd], mono_sec() - t0);
         }
     }
-    printf("TEST AUC, mean +- sd over %d seeds; epochs over TRAIN: shared %d, single-domain %d; batch %d, lr_dense %g, lr_table %g, "
+    printf("TEST AUC, mean +- sd over %d seeds; epochs over TRAIN: shared %d, single-domain %d; "
+           "batch %d, lr_dense %g, lr_table %g, "
            "skill_dim %d, hidden %d, ngram_buckets %d, pos_weight %g, prior alpha %g\n\n",
-           seeds, o->epochs, o->epochs_single, o->batch, o->mc.lr_dense, o->mc.lr_table, o->mc.skill_dim, o->mc.hidden,
-           o->mc.ngram_buckets, o->mc.tasks[0].pos_weight, o->alpha);
+           seeds, o->epochs, o->epochs_single, o->batch, o->mc.lr_dense, o->mc.lr_table,
+           o->mc.skill_dim, o->mc.hidden, o->mc.ngram_buckets, o->mc.tasks[0].pos_weight, o->alpha);
     printf("| TEST AUC |");
     for (int k = 0; k < nc; k++)
         printf(" %s |", cols[k].name);
@@ -264,16 +284,16 @@ static void run_table(const opts *o, const skx_data *d)
             gain_poor = mean[R_SHARED][k] - mean[R_SINGLE][k];
     }
     printf("shared beats both priors on every column: %s\n", ok ? "yes" : "NO");
-    printf("shared minus single on the data-poor house column (%s): %+.3f (required >= 0.02): %s\n", cols[1].name,
-           gain_poor, gain_poor >= 0.02 ? "yes" : "NO");
+    printf("shared minus single on the data-poor house column (%s): %+.3f (required >= 0.02): %s\n",
+           cols[1].name, gain_poor, gain_poor >= 0.02 ? "yes" : "NO");
     size_t nt[SKX_NDOM] = {0}, pt[SKX_NDOM] = {0};
     for (size_t i = 0; i < d->c.n; i++)
         if (d->c.events[i].split == SKILL_SPLIT_TEST) {
             nt[d->dom[i]]++;
             pt[d->dom[i]] += (size_t)d->c.events[i].label;
         }
-    printf("TEST events (positive): tech %zu (%zu), house %zu (%zu), Danish %zu (%zu); %.0f s\n", nt[0], pt[0],
-           nt[1], pt[1], nt[2], pt[2], mono_sec() - t0);
+    printf("TEST events (positive): tech %zu (%zu), house %zu (%zu), Danish %zu (%zu); %.0f s\n",
+           nt[0], pt[0], nt[1], pt[1], nt[2], pt[2], mono_sec() - t0);
     free(idx);
     free(score);
 }

@@ -52,12 +52,14 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < l->cnt; i++) {
         int64_t lo, hi;
-        e = rd_kafka_query_watermark_offsets(rk, l->elems[i].topic, l->elems[i].partition, &lo, &hi, 15000);
+        e = rd_kafka_query_watermark_offsets(rk, l->elems[i].topic, l->elems[i].partition, &lo, &hi,
+                                             15000);
         if (e) {
             fprintf(stderr, "watermarks: %s\n", rd_kafka_err2str(e));
             return 1;
         }
-        printf("%s %d %lld %lld %lld\n", l->elems[i].topic, (int)l->elems[i].partition, (long long)lo, (long long)hi,
+        printf("%s %d %lld %lld %lld\n", l->elems[i].topic, (int)l->elems[i].partition,
+               (long long)lo, (long long)hi,
                (long long)(l->elems[i].offset >= 0 ? l->elems[i].offset : -1));
     }
     rd_kafka_topic_partition_list_destroy(l);

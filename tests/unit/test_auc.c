@@ -38,8 +38,8 @@ static void test_auc_vs_exact(void **state)
                 ll += -(y[i] ? log(q) : log(1 - q));
             }
             double exact = auc_exact(z, y, N), stream = auc_cumulative(&a);
-            printf("  sep %.1f base %+.1f: exact %.5f stream %.5f diff %.5f\n", sep[s], base[b], exact, stream,
-                   fabs(exact - stream));
+            printf("  sep %.1f base %+.1f: exact %.5f stream %.5f diff %.5f\n", sep[s], base[b],
+                   exact, stream, fabs(exact - stream));
             assert_true(fabs(exact - stream) < 0.002);
             assert_true(fabs(auc_logloss(&a) - ll / N) < 1e-6);
             assert_int_equal(a.n, N);
@@ -73,8 +73,8 @@ static void test_window(void **state)
         }
     }
     double exact_recent = auc_exact(z, y, W);
-    printf("  window: recent %.4f exact-last-%d %.4f cumulative %.4f\n", auc_recent(&a), W, exact_recent,
-           auc_cumulative(&a));
+    printf("  window: recent %.4f exact-last-%d %.4f cumulative %.4f\n", auc_recent(&a), W,
+           exact_recent, auc_cumulative(&a));
     assert_true(fabs(auc_recent(&a) - exact_recent) < 0.002);
     assert_true(auc_recent(&a) > 0.8);
     assert_true(fabs(auc_cumulative(&a) - 0.5) < 0.1);
@@ -94,7 +94,7 @@ static void test_edge_cases(void **state)
     assert_float_equal(auc_logloss(&a), 0.0, 0);
     auc_add(&a, 1.0f, 1);
     assert_float_equal(auc_cumulative(&a), 0.5, 0); /* one class only */
-    auc_add(&a, NAN, 0);                           /* ignored */
+    auc_add(&a, NAN, 0);                            /* ignored */
     auc_add(&a, INFINITY, 0);
     assert_int_equal(a.n, 1);
     auc_add(&a, -1.0f, 0);
@@ -105,7 +105,8 @@ static void test_edge_cases(void **state)
     auc_free(&a);
     float z[4] = {0.1f, 0.1f, 0.2f, 0.3f};
     int y[4] = {1, 0, 0, 1};
-    assert_float_equal(auc_exact(z, y, 4), (0.5 + 2.0) / 4.0 /* pos 0.1 ties one neg; pos 0.3 beats both */, 1e-12);
+    assert_float_equal(auc_exact(z, y, 4),
+                       (0.5 + 2.0) / 4.0 /* pos 0.1 ties one neg; pos 0.3 beats both */, 1e-12);
 }
 
 int main(void)

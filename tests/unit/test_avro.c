@@ -38,13 +38,16 @@ static const struct {
      "R.a: unknown type \"nope\""},
     {"{\"type\":\"record\",\"name\":\"R\"}", "R: record needs a \"fields\" array"},
     {"{\"type\":\"record\",\"fields\":[]}", "missing \"name\""},
-    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"a\","
+    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":"
+     "\"a\","
      "\"type\":\"int\"}]}",
      "duplicate field name \"a\""},
-    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"u\",\"type\":[\"int\",[\"null\"]]}]}",
+    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"u\",\"type\":[\"int\",[\"null\"]]"
+     "}]}",
      "R.u: union branch 1 is itself a union"},
     {"[\"int\",\"string\",\"int\"]", "union has int \"int\" twice"},
-    {"[{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]},\"E\"]", "union has enum \"E\" twice"},
+    {"[{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]},\"E\"]",
+     "union has enum \"E\" twice"},
     {"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"A\"]}", "duplicate symbol \"A\""},
     {"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"default\":\"B\"}",
      "default is not one of its symbols"},
@@ -52,7 +55,8 @@ static const struct {
     {"{\"type\":\"fixed\",\"name\":\"F\",\"size\":-1}", "non-negative integer \"size\""},
     {"{\"type\":\"array\"}", "array needs \"items\""},
     {"{\"type\":\"map\",\"values\":\"x\"}", "unknown type \"x\""},
-    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\",\"default\":\"x\"}]}",
+    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\",\"default\":"
+     "\"x\"}]}",
      "R.a: default \"x\" does not match the field's type int"},
     {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\",\"default\":"
      "3000000000}]}",
@@ -60,18 +64,22 @@ static const struct {
     {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":[\"null\",\"int\"],"
      "\"default\":\"s\"}]}",
      "does not match"},
-    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":{\"type\":\"record\","
+    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":{\"type\":"
+     "\"record\","
      "\"name\":\"R\",\"fields\":[]}}]}",
      "type \"R\" is defined twice"},
     {"{\"type\":\"record\",\"name\":\"int\",\"fields\":[]}", "redefines a primitive"},
     {"{\"type\":\"record\",\"name\":\"a-b\",\"fields\":[]}", "invalid name \"a-b\""},
     {"[]", "empty union"},
-    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\"}]}", "R.a: field needs a \"type\""},
-    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\",\"order\":\"up\"}]}",
+    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\"}]}",
+     "R.a: field needs a \"type\""},
+    {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\",\"order\":"
+     "\"up\"}]}",
      "\"order\" must be"},
     {"{\"type\":", "schema JSON line 1"},
     {"42", "a type must be a string"},
-    {"{\"type\":\"record\",\"name\":\"n.R\",\"fields\":[{\"name\":\"s\",\"type\":{\"type\":\"record\","
+    {"{\"type\":\"record\",\"name\":\"n.R\",\"fields\":[{\"name\":\"s\",\"type\":{\"type\":"
+     "\"record\","
      "\"name\":\"S\",\"fields\":[{\"name\":\"bad\",\"type\":\"Q\"}]}}]}",
      "R.s.S.bad: unknown type \"Q\""},
 };
@@ -94,15 +102,19 @@ static void test_parse_features(void **state)
     char err[512];
     /* namespaces, references, recursion, aliases, defaults, logical types */
     const char *txt =
-        "{\"type\":\"record\",\"name\":\"List\",\"namespace\":\"q\",\"aliases\":[\"Old\",\"x.Older\"],"
+        "{\"type\":\"record\",\"name\":\"List\",\"namespace\":\"q\",\"aliases\":[\"Old\",\"x."
+        "Older\"],"
         "\"fields\":["
         "{\"name\":\"v\",\"type\":\"int\",\"default\":7,\"aliases\":[\"value\"]},"
         "{\"name\":\"next\",\"type\":[\"null\",\"List\"],\"default\":null},"
-        "{\"name\":\"d\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":9,\"scale\":2}},"
-        "{\"name\":\"bad_dec\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":2,"
+        "{\"name\":\"d\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":9,"
+        "\"scale\":2}},"
+        "{\"name\":\"bad_dec\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+        "\"precision\":2,"
         "\"scale\":3}},"
         "{\"name\":\"ts\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
-        "{\"name\":\"other\",\"type\":{\"type\":\"enum\",\"name\":\"o.E\",\"symbols\":[\"A\",\"B\"],"
+        "{\"name\":\"other\",\"type\":{\"type\":\"enum\",\"name\":\"o.E\",\"symbols\":[\"A\",\"B\"]"
+        ","
         "\"default\":\"B\"}},"
         "{\"name\":\"again\",\"type\":\"o.E\"},"
         "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}}"
@@ -144,24 +156,35 @@ static const struct {
     {"{\"type\":\"string\"}", "\"string\"", 0x8f014872634503c7ULL},
     {"{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}", "\"long\"", 0xd054e14493f41db7ULL},
     {"[\"null\",\"float\"]", "[\"null\",\"float\"]", 0x6ea437ec6cfb52ecULL},
-    {"{\"type\":\"array\",\"items\":\"long\"}", "{\"type\":\"array\",\"items\":\"long\"}", 0x5416c98ba22e5e71ULL},
-    {"{\"type\":\"map\",\"values\":\"double\"}", "{\"type\":\"map\",\"values\":\"double\"}", 0x572192e1302bce17ULL},
+    {"{\"type\":\"array\",\"items\":\"long\"}", "{\"type\":\"array\",\"items\":\"long\"}",
+     0x5416c98ba22e5e71ULL},
+    {"{\"type\":\"map\",\"values\":\"double\"}", "{\"type\":\"map\",\"values\":\"double\"}",
+     0x572192e1302bce17ULL},
     {"{\"type\":\"fixed\",\"name\":\"md5\",\"namespace\":\"x.y\",\"size\":16,\"aliases\":[\"a\"]}",
      "{\"name\":\"x.y.md5\",\"type\":\"fixed\",\"size\":16}", 0x2cf3170c21127679ULL},
-    {"{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"n\",\"symbols\":[\"A\",\"B\"],\"default\":\"A\",\"doc\":\"d\"}",
+    {"{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"n\",\"symbols\":[\"A\",\"B\"],\"default\":"
+     "\"A\",\"doc\":\"d\"}",
      "{\"name\":\"n.E\",\"type\":\"enum\",\"symbols\":[\"A\",\"B\"]}", 0x36bdb0f27ae4534cULL},
-    {"{\"type\":\"record\",\"name\":\"L\",\"namespace\":\"q\",\"fields\":[{\"name\":\"v\",\"type\":\"int\","
+    {"{\"type\":\"record\",\"name\":\"L\",\"namespace\":\"q\",\"fields\":[{\"name\":\"v\",\"type\":"
+     "\"int\","
      "\"default\":1},{\"name\":\"next\",\"type\":[\"null\",\"L\"]}]}",
-     "{\"name\":\"q.L\",\"type\":\"record\",\"fields\":[{\"name\":\"v\",\"type\":\"int\"},{\"name\":\"next\","
+     "{\"name\":\"q.L\",\"type\":\"record\",\"fields\":[{\"name\":\"v\",\"type\":\"int\"},{"
+     "\"name\":\"next\","
      "\"type\":[\"null\",\"q.L\"]}]}",
      0xc68a944965723740ULL},
-    {"{\"type\":\"record\",\"name\":\"a.R\",\"fields\":[{\"name\":\"s\",\"type\":{\"type\":\"record\",\"name\":"
-     "\"S\",\"fields\":[{\"name\":\"x\",\"type\":\"bytes\"}]}},{\"name\":\"t\",\"type\":\"S\"},{\"name\":\"u\","
-     "\"type\":{\"type\":\"enum\",\"name\":\"b.U\",\"symbols\":[\"Z\"]}},{\"name\":\"w\",\"type\":{\"type\":"
+    {"{\"type\":\"record\",\"name\":\"a.R\",\"fields\":[{\"name\":\"s\",\"type\":{\"type\":"
+     "\"record\",\"name\":"
+     "\"S\",\"fields\":[{\"name\":\"x\",\"type\":\"bytes\"}]}},{\"name\":\"t\",\"type\":\"S\"},{"
+     "\"name\":\"u\","
+     "\"type\":{\"type\":\"enum\",\"name\":\"b.U\",\"symbols\":[\"Z\"]}},{\"name\":\"w\",\"type\":{"
+     "\"type\":"
      "\"fixed\",\"name\":\"W\",\"size\":4}}]}",
-     "{\"name\":\"a.R\",\"type\":\"record\",\"fields\":[{\"name\":\"s\",\"type\":{\"name\":\"a.S\",\"type\":"
-     "\"record\",\"fields\":[{\"name\":\"x\",\"type\":\"bytes\"}]}},{\"name\":\"t\",\"type\":\"a.S\"},{\"name\":"
-     "\"u\",\"type\":{\"name\":\"b.U\",\"type\":\"enum\",\"symbols\":[\"Z\"]}},{\"name\":\"w\",\"type\":{\"name\":"
+     "{\"name\":\"a.R\",\"type\":\"record\",\"fields\":[{\"name\":\"s\",\"type\":{\"name\":\"a.S\","
+     "\"type\":"
+     "\"record\",\"fields\":[{\"name\":\"x\",\"type\":\"bytes\"}]}},{\"name\":\"t\",\"type\":\"a."
+     "S\"},{\"name\":"
+     "\"u\",\"type\":{\"name\":\"b.U\",\"type\":\"enum\",\"symbols\":[\"Z\"]}},{\"name\":\"w\","
+     "\"type\":{\"name\":"
      "\"a.W\",\"type\":\"fixed\",\"size\":4}}]}",
      0x30c30e740d1ed10eULL},
 };
@@ -189,7 +212,8 @@ static void test_canonical_and_fingerprints(void **state)
             fail_msg("case %zu: %s", i, err);
         char *cf = av_canonical_form(s);
         if (strcmp(cf, canon_vectors[i].canonical))
-            fail_msg("case %zu: canonical form\n  got  %s\n  want %s", i, cf, canon_vectors[i].canonical);
+            fail_msg("case %zu: canonical form\n  got  %s\n  want %s", i, cf,
+                     canon_vectors[i].canonical);
         uint64_t fp = av_fingerprint(s);
         if (fp != canon_vectors[i].fp)
             fail_msg("case %zu: fingerprint %016llx want %016llx", i, (unsigned long long)fp,
@@ -205,8 +229,8 @@ static void test_canonical_and_fingerprints(void **state)
         uint64_t fp = av_fingerprint(s);
         printf("  %-32s fingerprint %016llx\n", file_fps[i].path, (unsigned long long)fp);
         if (fp != file_fps[i].fp)
-            fail_msg("%s: fingerprint %016llx want %016llx", file_fps[i].path, (unsigned long long)fp,
-                     (unsigned long long)file_fps[i].fp);
+            fail_msg("%s: fingerprint %016llx want %016llx", file_fps[i].path,
+                     (unsigned long long)fp, (unsigned long long)file_fps[i].fp);
         av_schema_free(s);
     }
 }
@@ -217,26 +241,34 @@ static const struct {
     const char *path, *json, *hex; /* hex: fastavro.schemaless_writer output */
 } round_trips[] = {
     {"schemas/job_view.avsc",
-     "{\"member_id\": 12345, \"company_id\": -7, \"job_id\": 99, \"timestamp\": 1700000000000, \"viewed\": true, "
-     "\"member_seniority\": 3, \"member_region\": \"emea\", \"search_intent\": 0.25, \"position\": 2, "
+     "{\"member_id\": 12345, \"company_id\": -7, \"job_id\": 99, \"timestamp\": 1700000000000, "
+     "\"viewed\": true, "
+     "\"member_seniority\": 3, \"member_region\": \"emea\", \"search_intent\": 0.25, \"position\": "
+     "2, "
      "\"device\": \"MOBILE\"}",
      "f2c0010dc60180a0abfef962010608656d6561020000803e0402"},
     {"schemas/job_apply.avsc",
      "{\"member_id\": 1, \"company_id\": 2, \"job_id\": 3, \"timestamp\": 4, \"applied\": false, "
-     "\"member_seniority\": 0, \"member_region\": \"\", \"search_intent\": null, \"seconds_on_page\": 12.5, "
+     "\"member_seniority\": 0, \"member_region\": \"\", \"search_intent\": null, "
+     "\"seconds_on_page\": 12.5, "
      "\"easy_apply\": true, \"member_skills\": [5, 600, -1]}",
      "02040608000000000000484101060ab0090100"},
     {"schemas/inmail_response.avsc",
-     "{\"member_id\": 1, \"company_id\": 2, \"recruiter_id\": 3, \"timestamp\": 4, \"accepted\": true, "
+     "{\"member_id\": 1, \"company_id\": 2, \"recruiter_id\": 3, \"timestamp\": 4, \"accepted\": "
+     "true, "
      "\"member_seniority\": 6, \"member_region\": \"na\", \"message_length\": 300}",
      "02040608010c046e61d804"},
     {"schemas/skill_annotation.avsc",
-     "{\"doc_id\": \"tech-12\", \"sentence_id\": 4, \"domain\": \"tech\", \"language\": \"en\", \"split\": "
-     "\"DEV\", \"entity_id\": 77, \"entity\": \"Spark\", \"tokens\": [\"We\", \"use\", \"Spark\", \".\"], "
+     "{\"doc_id\": \"tech-12\", \"sentence_id\": 4, \"domain\": \"tech\", \"language\": \"en\", "
+     "\"split\": "
+     "\"DEV\", \"entity_id\": 77, \"entity\": \"Spark\", \"tokens\": [\"We\", \"use\", \"Spark\", "
+     "\".\"], "
      "\"span_start\": 2, \"span_end\": 3, \"timestamp\": 5, \"label\": true}",
-     "0e746563682d313208087465636804656e029a010a537061726b08045765067573650a537061726b022e0004060a01"},
+     "0e746563682d313208087465636804656e029a010a537061726b08045765067573650a537061726b022e0004060a0"
+     "1"},
     {"schemas/embedding.avsc",
-     "{\"entity_type\": \"COMPANY\", \"entity_id\": 42, \"vector\": [0.5, -1.25, 0.0], \"model_version\": "
+     "{\"entity_type\": \"COMPANY\", \"entity_id\": 42, \"vector\": [0.5, -1.25, 0.0], "
+     "\"model_version\": "
      "\"v1\", \"events_seen\": 1000, \"updated_at\": 1700000000001}",
      "0254060000003f0000a0bf0000000000047631d00f82a0abfef962"},
 };
@@ -277,7 +309,8 @@ static void test_round_trips(void **state)
         for (size_t cut = 0; cut < out.len; cut++) {
             json_t *t = av_decode_json(s, out.data, cut, &used, err, sizeof(err));
             if (t)
-                fail_msg("%s: decoded a record cut at %zu of %zu bytes", round_trips[i].path, cut, out.len);
+                fail_msg("%s: decoded a record cut at %zu of %zu bytes", round_trips[i].path, cut,
+                         out.len);
             pos = 0;
             assert_int_equal(av_skip(s, out.data, cut, &pos), -1);
         }
@@ -294,21 +327,23 @@ static void test_round_trips(void **state)
 static void test_round_trip_generic(void **state)
 {
     (void)state;
-    const char *schema =
-        "{\"type\":\"record\",\"name\":\"T\",\"fields\":["
-        "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"long\"}},"
-        "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":3}},"
-        "{\"name\":\"b\",\"type\":\"bytes\"},"
-        "{\"name\":\"d\",\"type\":\"double\",\"default\":1.5},"
-        "{\"name\":\"u\",\"type\":[\"null\",\"string\",{\"type\":\"record\",\"name\":\"P\",\"fields\":["
-        "{\"name\":\"x\",\"type\":\"int\"}]}]},"
-        "{\"name\":\"next\",\"type\":[\"null\",\"T\"],\"default\":null}]}";
+    const char *schema = "{\"type\":\"record\",\"name\":\"T\",\"fields\":["
+                         "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"long\"}},"
+                         "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":3}},"
+                         "{\"name\":\"b\",\"type\":\"bytes\"},"
+                         "{\"name\":\"d\",\"type\":\"double\",\"default\":1.5},"
+                         "{\"name\":\"u\",\"type\":[\"null\",\"string\",{\"type\":\"record\","
+                         "\"name\":\"P\",\"fields\":["
+                         "{\"name\":\"x\",\"type\":\"int\"}]}]},"
+                         "{\"name\":\"next\",\"type\":[\"null\",\"T\"],\"default\":null}]}";
     char err[512];
     av_schema *s = av_schema_parse(schema, err, sizeof(err));
     assert_non_null(s);
-    json_t *v = json_pack("{s:{s:I,s:I},s:s,s:s,s:{s:i},s:{s:{},s:s,s:s,s:s}}", "m", "a", (json_int_t)1, "b",
-                          (json_int_t)-300, "f", "\xc3\xbf" "a\xc2\x80", "b", "xyz", "u", "x", 5, "next", "m",
-                          "f", "abc", "b", "", "u", "hi");
+    json_t *v = json_pack("{s:{s:I,s:I},s:s,s:s,s:{s:i},s:{s:{},s:s,s:s,s:s}}", "m", "a",
+                          (json_int_t)1, "b", (json_int_t)-300, "f",
+                          "\xc3\xbf"
+                          "a\xc2\x80",
+                          "b", "xyz", "u", "x", 5, "next", "m", "f", "abc", "b", "", "u", "hi");
     assert_non_null(v);
     mts_buf out;
     buf_init(&out);
@@ -362,15 +397,18 @@ static const struct {
     {"inf float", "\"float\"", "0000807f", "infinity cannot be represented"},
     {"array count beyond data", "{\"type\":\"array\",\"items\":\"long\"}", "feffffff0f00",
      "block of 2147483647 items with 1 bytes left"},
-    {"negative block byte size disagreeing with its items", "{\"type\":\"array\",\"items\":\"long\"}",
-     "0302020400", "block byte size 1, but its items take 2 bytes"},
-    {"negative block with bad byte size", "{\"type\":\"array\",\"items\":\"long\"}", "0364", "block length 50"},
-    {"array of nulls, huge count", "{\"type\":\"array\",\"items\":\"null\"}", "feffffffffffffffff0100",
-     "zero-size type"},
+    {"negative block byte size disagreeing with its items",
+     "{\"type\":\"array\",\"items\":\"long\"}", "0302020400",
+     "block byte size 1, but its items take 2 bytes"},
+    {"negative block with bad byte size", "{\"type\":\"array\",\"items\":\"long\"}", "0364",
+     "block length 50"},
+    {"array of nulls, huge count", "{\"type\":\"array\",\"items\":\"null\"}",
+     "feffffffffffffffff0100", "zero-size type"},
     {"map count beyond data", "{\"type\":\"map\",\"values\":\"int\"}", "8080800100", "block of"},
     {"invalid UTF-8 string", "\"string\"", "04c328", "not valid UTF-8"},
     {"truncated double", "\"double\"", "000000", "truncated double"},
-    {"truncated fixed", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":4}", "0102", "truncated fixed"},
+    {"truncated fixed", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":4}", "0102",
+     "truncated fixed"},
 };
 
 static void test_bad_inputs(void **state)
@@ -387,8 +425,8 @@ static void test_bad_inputs(void **state)
         size_t used;
         json_t *j = av_decode_json(s, b.data, b.len, &used, err, sizeof(err));
         if (j || !strstr(err, bad_inputs[i].want))
-            fail_msg("%s: got %s, error \"%s\", want \"%s\"", bad_inputs[i].name, j ? "a value" : "NULL", err,
-                     bad_inputs[i].want);
+            fail_msg("%s: got %s, error \"%s\", want \"%s\"", bad_inputs[i].name,
+                     j ? "a value" : "NULL", err, bad_inputs[i].want);
         size_t pos = 0;
         /* skip rejects all of these too, except the ones only JSON cannot hold */
         int sk = av_skip(s, b.data, b.len, &pos);
@@ -425,7 +463,8 @@ static void test_negative_blocks(void **state)
 static void test_primitives(void **state)
 {
     (void)state;
-    static const int64_t longs[] = {0, -1, 1, 63, -64, 64, 300, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN};
+    static const int64_t longs[] = {0,   -1,        1,         63,        -64,      64,
+                                    300, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN};
     mts_buf b;
     buf_init(&b);
     for (size_t i = 0; i < ARRAY_LEN(longs); i++) {

@@ -46,7 +46,8 @@ typedef struct {
     mts_value v[F_COUNT];
     mts_str tok[6];
 } ex;
-static const char *words[] = {"spark", "data", "python", "wires", "give", "off", "the", "house", "dansk", "kode"};
+static const char *words[] = {"spark", "data", "python", "wires", "give",
+                              "off",   "the",  "house",  "dansk", "kode"};
 
 /* One batch of mixed rows from r (deterministic). */
 static void make_batch(mts_rng *r, ex *e, mts_row *rows)
@@ -55,8 +56,9 @@ static void make_batch(mts_rng *r, ex *e, mts_row *rows)
         memset(&e[i], 0, sizeof(e[i]));
         int t = (int)rng_below(r, 3);
         if (t < 2) {
-            test_affinity_row(&rows[i], e[i].v, t, t ? F_APPLIED : F_VIEWED, 1000 + (int64_t)rng_below(r, 300),
-                              70 + (int64_t)rng_below(r, 40), rng_uniform(r) < 0.3);
+            test_affinity_row(&rows[i], e[i].v, t, t ? F_APPLIED : F_VIEWED,
+                              1000 + (int64_t)rng_below(r, 300), 70 + (int64_t)rng_below(r, 40),
+                              rng_uniform(r) < 0.3);
             continue;
         }
         for (int k = 0; k < 6; k++) {
@@ -166,13 +168,13 @@ static void assert_same_embeddings(const mts_model *a, const mts_model *b)
         model_task_metrics(a, t, &ma);
         model_task_metrics(b, t, &mb);
         assert_int_equal(ma.events, mb.events);
-        assert_true(ma.auc == mb.auc && ma.auc_recent == mb.auc_recent && ma.logloss == mb.logloss &&
-                    ma.logloss_recent == mb.logloss_recent);
+        assert_true(ma.auc == mb.auc && ma.auc_recent == mb.auc_recent &&
+                    ma.logloss == mb.logloss && ma.logloss_recent == mb.logloss_recent);
     }
 }
 
-static ckpt_status load(const char *path, const model_config *c, mts_model **m, ckpt_meta *meta, char *err,
-                        size_t errlen)
+static ckpt_status load(const char *path, const model_config *c, mts_model **m, ckpt_meta *meta,
+                        char *err, size_t errlen)
 {
     ckpt_meta expect;
     fill_meta(&expect);
@@ -191,7 +193,8 @@ static void test_round_trip(void **state)
     rng_seed(&r, 99);
     train(a, &r, 60);
     int64_t drained[8];
-    model_drain_dirty(a, ENTITY_MEMBER, drained, 8); /* a partly drained dirty set must survive too */
+    model_drain_dirty(a, ENTITY_MEMBER, drained,
+                      8); /* a partly drained dirty set must survive too */
     ckpt_meta meta;
     fill_meta(&meta);
     assert_int_equal(checkpoint_save(dir, a, &meta, err, sizeof(err)), 0);
@@ -231,7 +234,8 @@ static void test_round_trip(void **state)
     train(b, &r2, 40);
     assert_same_embeddings(a, b);
     int64_t da[4096], db[4096];
-    size_t na = model_drain_dirty(a, ENTITY_MEMBER, da, 4096), nb = model_drain_dirty(b, ENTITY_MEMBER, db, 4096);
+    size_t na = model_drain_dirty(a, ENTITY_MEMBER, da, 4096),
+           nb = model_drain_dirty(b, ENTITY_MEMBER, db, 4096);
     assert_int_equal(na, nb);
     assert_memory_equal(da, db, na * sizeof(int64_t));
     free(d1);
@@ -274,7 +278,8 @@ static void test_damage_detected(void **state)
     mts_rng r;
     rng_seed(&r, 5);
     int flips = 0;
-    for (size_t pos = 0; pos < n; pos += (pos < 100 || pos > n - 100) ? 1 : 1 + rng_below(&r, n / 300 + 1)) {
+    for (size_t pos = 0; pos < n;
+         pos += (pos < 100 || pos > n - 100) ? 1 : 1 + rng_below(&r, n / 300 + 1)) {
         memcpy(d, good, n);
         d[pos] ^= (uint8_t)(1u << rng_below(&r, 8));
         spit(bad, d, n);
@@ -285,8 +290,9 @@ static void test_damage_detected(void **state)
         assert_null(m);
         flips++;
     }
-    printf("figure: %d truncations and %d bit flips of a %zu-byte checkpoint, all detected; e.g. \"%s\"\n", tried,
-           flips, n, err);
+    printf("figure: %d truncations and %d bit flips of a %zu-byte checkpoint, all detected; e.g. "
+           "\"%s\"\n",
+           tried, flips, n, err);
     free(d);
     free(good);
 }
@@ -318,8 +324,9 @@ static void test_mismatch_refused(void **state)
     fill_meta(&expect);
     expect.schema_fp[1] ^= 1;
     c = test_config();
-    assert_int_equal(checkpoint_load_file(path_in(CKPT_NAME), &c, layout, &expect, &m, &meta, err, sizeof(err)),
-                     CKPT_MISMATCH);
+    assert_int_equal(
+        checkpoint_load_file(path_in(CKPT_NAME), &c, layout, &expect, &m, &meta, err, sizeof(err)),
+        CKPT_MISMATCH);
     printf("  %s\n", err);
     assert_non_null(strstr(err, "schema of task apply"));
     ckpt_meta_free(&expect);
@@ -344,7 +351,8 @@ static void test_storage_faults(void **state)
     uint8_t *first = slurp(path_in(CKPT_NAME), &n1);
     train(a, &r, 10);
     meta.sequence = 8;
-    assert_int_equal(checkpoint_save(dir, a, &meta, err, sizeof(err)), 0); /* second; first -> prev */
+    assert_int_equal(checkpoint_save(dir, a, &meta, err, sizeof(err)),
+                     0); /* second; first -> prev */
     size_t n2, np;
     uint8_t *second = slurp(path_in(CKPT_NAME), &n2), *prev = slurp(path_in(CKPT_PREV_NAME), &np);
     assert_int_equal(np, n1);
@@ -376,7 +384,8 @@ static void test_storage_faults(void **state)
     ckpt_meta got, expect;
     fill_meta(&expect);
     char used[512];
-    assert_int_equal(checkpoint_load_latest(dir, &c, layout, &expect, &m, &got, used, sizeof(used), err, sizeof(err)),
+    assert_int_equal(checkpoint_load_latest(dir, &c, layout, &expect, &m, &got, used, sizeof(used),
+                                            err, sizeof(err)),
                      CKPT_OK);
     printf("  corrupt latest: %s\n", err);
     assert_string_equal(used, path_in(CKPT_PREV_NAME));
@@ -386,14 +395,16 @@ static void test_storage_faults(void **state)
     ckpt_meta_free(&got);
     /* both corrupt: refused */
     spit(path_in(CKPT_PREV_NAME), d, n2 / 3);
-    assert_int_equal(checkpoint_load_latest(dir, &c, layout, &expect, &m, &got, used, sizeof(used), err, sizeof(err)),
+    assert_int_equal(checkpoint_load_latest(dir, &c, layout, &expect, &m, &got, used, sizeof(used),
+                                            err, sizeof(err)),
                      CKPT_CORRUPT);
     assert_null(m);
     printf("  both corrupt: %s\n", err);
     /* none at all */
     unlink(path_in(CKPT_NAME));
     unlink(path_in(CKPT_PREV_NAME));
-    assert_int_equal(checkpoint_load_latest(dir, &c, layout, &expect, &m, &got, used, sizeof(used), err, sizeof(err)),
+    assert_int_equal(checkpoint_load_latest(dir, &c, layout, &expect, &m, &got, used, sizeof(used),
+                                            err, sizeof(err)),
                      CKPT_NONE);
     /* meta only, for `checkpoint show` */
     uint64_t ent[2];

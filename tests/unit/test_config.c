@@ -30,7 +30,7 @@ static const char *write_conf(const char *text)
 /* The files a configuration names must exist: v.avsc next to the file
  * (created by the tests) and an output schema. */
 #define TASK                                                                                       \
-    "tasks = ( { name = \"v\"; topic = \"t.v\"; schema = \"v.avsc\"; label = \"viewed\"; } );\n"          \
+    "tasks = ( { name = \"v\"; topic = \"t.v\"; schema = \"v.avsc\"; label = \"viewed\"; } );\n"   \
     "output: { schema = \"/dev/null\"; };\n"
 
 static void test_defaults_and_paths(void **state)
@@ -38,9 +38,10 @@ static void test_defaults_and_paths(void **state)
     (void)state;
     mts_config c;
     char err[512];
-    assert_int_equal(config_load(write_conf(TASK "kafka: { bootstrap_servers = \"h:1\"; linger_ms = 5; };\n"), &c,
-                                 err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        config_load(write_conf(TASK "kafka: { bootstrap_servers = \"h:1\"; linger_ms = 5; };\n"),
+                    &c, err, sizeof(err)),
+        0);
     assert_int_equal(c.batch_size, 256);
     assert_int_equal(c.publish_interval_ms, 1000);
     assert_float_equal(c.lr_table, 0.3, 1e-9);
@@ -70,8 +71,10 @@ static void test_errors_name_file_line_setting(void **state)
         {TASK "input: { batchsize = 10; };\n", {":3: ", "input.batchsize", "unknown setting"}},
         {TASK "model: { lr_table = -1.0; };\n", {":3: ", "model.lr_table", "out of range"}},
         {TASK "service: { log_level = \"loud\"; };\n", {":3: ", "service.log_level", "loud"}},
-        {"tasks = ( { name = \"v\"; topic = \"t\"; label = \"x\"; } );\n", {":1: ", "schema", NULL}},
-        {"tasks = ( { name = \"v\"; topic = \"t\"; schema = \"s\"; label = \"x\"; kind = \"magic\"; } );\n",
+        {"tasks = ( { name = \"v\"; topic = \"t\"; label = \"x\"; } );\n",
+         {":1: ", "schema", NULL}},
+        {"tasks = ( { name = \"v\"; topic = \"t\"; schema = \"s\"; label = \"x\"; kind = "
+         "\"magic\"; } );\n",
          {":1: ", "magic", "affinity"}},
         {TASK "tasks2 = 1;\n", {":3: ", "tasks2", "unknown"}},
         {"input: { batch_size = = 10; };\n", {":1: ", "syntax error", NULL}},

@@ -51,7 +51,8 @@ static double dot(const float *a, const float *b, int n)
     return s;
 }
 
-static double check(const char *what, float *param, int n, const float *grad, loss_fn f, void *ctx, float eps)
+static double check(const char *what, float *param, int n, const float *grad, loss_fn f, void *ctx,
+                    float eps)
 {
     double worst = 0;
     for (int i = 0; i < n; i++) {
@@ -262,7 +263,8 @@ static void test_pool(void **state)
     pool_loss(&c);
     for (int i = 0; i < PD; i++) {
         assert_float_equal(c.out[1 * PD + i], 0.0f, 0);
-        assert_float_equal(c.out[0 * PD + i], (c.in[i] + c.in[PD + i] + c.in[2 * PD + i]) / 3, 1e-6);
+        assert_float_equal(c.out[0 * PD + i], (c.in[i] + c.in[PD + i] + c.in[2 * PD + i]) / 3,
+                           1e-6);
     }
 }
 
@@ -309,14 +311,15 @@ static void test_affinity_model(void **state)
         float *p;
         int n;
     } t[] = {
-        {"affinity d/member w1", c.a.p.m_w1, 30}, {"affinity d/member b1", c.a.p.m_b1, 5},
-        {"affinity d/member w2", c.a.p.m_w2, 20}, {"affinity d/member b2", c.a.p.m_b2, 4},
+        {"affinity d/member w1", c.a.p.m_w1, 30},  {"affinity d/member b1", c.a.p.m_b1, 5},
+        {"affinity d/member w2", c.a.p.m_w2, 20},  {"affinity d/member b2", c.a.p.m_b2, 4},
         {"affinity d/company w1", c.a.p.c_w1, 30}, {"affinity d/company w2", c.a.p.c_w2, 20},
         {"affinity d/head scale", c.a.p.scale, 3}, {"affinity d/head bias", c.a.p.bias, 3},
     };
     double worst = 0;
     for (size_t i = 0; i < ARRAY_LEN(t); i++)
-        worst = fmax(worst, check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.a.mem), aff_loss, &c, 1e-2f));
+        worst = fmax(worst,
+                     check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.a.mem), aff_loss, &c, 1e-2f));
     /* table rows: members 100 (3 uses) and 104 (1 use), company 901 */
     int64_t mids[2] = {100, 104};
     for (int k = 0; k < 2; k++) {
@@ -330,8 +333,8 @@ static void test_affinity_model(void **state)
     int32_t r = embtable_find(&c.a.companies, 901);
     float grow[6];
     memcpy(grow, embtable_grad(&c.a.companies, r), sizeof(grow));
-    worst = fmax(worst, check("affinity d/company row 901", embtable_row(&c.a.companies, r), 6, grow, aff_loss, &c,
-                              1e-3f));
+    worst = fmax(worst, check("affinity d/company row 901", embtable_row(&c.a.companies, r), 6,
+                              grow, aff_loss, &c, 1e-3f));
     printf("  affinity model: largest relative error %.2e\n", worst);
     assert_true(worst < TOL);
     free(g);
@@ -360,9 +363,10 @@ static void test_skill_model(void **state)
     static skill_ctx c;
     char err[256];
     assert_int_equal(skill_init(&c.s, 4, 5, 64, 100, 0.01f, 0.1f, 3, err, sizeof(err)), 0);
-    const char *sent[SB][4] = {{"we", "use", "Spark", "daily"},   {"wires", "give", "off", "spark"},
-                               {"Java", "and", "SQL", "skills"},  {"good", "team", "player", "!"},
-                               {"erfaring", "med", "Python", "."}, {"sparks", "fly", "at", "night"}};
+    const char *sent[SB][4] = {
+        {"we", "use", "Spark", "daily"},    {"wires", "give", "off", "spark"},
+        {"Java", "and", "SQL", "skills"},   {"good", "team", "player", "!"},
+        {"erfaring", "med", "Python", "."}, {"sparks", "fly", "at", "night"}};
     int64_t spans[SB][2] = {{2, 3}, {3, 4}, {0, 1}, {1, 3}, {2, 3}, {0, 1}};
     c.off[0] = 0;
     for (int b = 0; b < SB; b++) {
@@ -372,7 +376,8 @@ static void test_skill_model(void **state)
             tok[i].len = (uint32_t)strlen(sent[b][i]);
         }
         int *off = c.off + b * SKILL_GROUPS, counts[SKILL_GROUPS];
-        skill_featurize(&c.s, tok, 4, spans[b][0], spans[b][1], c.bk + off[0], counts, c.pos + b * SKILL_POS);
+        skill_featurize(&c.s, tok, 4, spans[b][0], spans[b][1], c.bk + off[0], counts,
+                        c.pos + b * SKILL_POS);
         for (int g = 0; g < SKILL_GROUPS; g++)
             off[g + 1] = off[g] + counts[g];
         c.ent[b] = 10 + b % 4;
@@ -423,32 +428,39 @@ static void test_skill_model(void **state)
         float *p;
         int n;
     } t[] = {
-        {"skill d/w1", c.s.p.w1, 5 * c.s.X}, {"skill d/b1", c.s.p.b1, 5},
-        {"skill d/domain hidden v", c.s.p.dom_v, 10}, {"skill d/w2", c.s.p.w2, 5},
-        {"skill d/b2", c.s.p.b2, 1},         {"skill d/domain w", c.s.p.dom_w, 10},
+        {"skill d/w1", c.s.p.w1, 5 * c.s.X},
+        {"skill d/b1", c.s.p.b1, 5},
+        {"skill d/domain hidden v", c.s.p.dom_v, 10},
+        {"skill d/w2", c.s.p.w2, 5},
+        {"skill d/b2", c.s.p.b2, 1},
+        {"skill d/domain w", c.s.p.dom_w, 10},
         {"skill d/domain b", c.s.p.dom_b, 2},
     };
     double worst = 0;
     for (size_t i = 0; i < ARRAY_LEN(t); i++)
-        worst = fmax(worst, check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.s.mem), skill_loss, &c, 1e-2f));
+        worst = fmax(
+            worst, check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.s.mem), skill_loss, &c, 1e-2f));
     int32_t r = embtable_find(&c.s.entities, 10);
     float ge[4];
     memcpy(ge, embtable_grad(&c.s.entities, r), sizeof(ge));
-    worst = fmax(worst, check("skill d/entity row", embtable_row(&c.s.entities, r), 4, ge, skill_loss, &c, 1e-2f));
+    worst = fmax(worst, check("skill d/entity row", embtable_row(&c.s.entities, r), 4, ge,
+                              skill_loss, &c, 1e-2f));
     /* one bucket row of every bag (span, left, right, neighbours) of candidate 1 */
     for (int bag = 0; bag < SKILL_GROUPS; bag++) {
-        assert_true(c.off[SKILL_GROUPS + bag + 1] > c.off[SKILL_GROUPS + bag] || bag == 2); /* "spark" ends its sentence */
+        assert_true(c.off[SKILL_GROUPS + bag + 1] > c.off[SKILL_GROUPS + bag] ||
+                    bag == 2); /* "spark" ends its sentence */
         if (c.off[SKILL_GROUPS + bag + 1] == c.off[SKILL_GROUPS + bag])
             continue;
         r = c.s.nrow[c.off[SKILL_GROUPS + bag]];
         memcpy(ge, embtable_grad(&c.s.ngrams, r), sizeof(ge));
         char name[64];
         snprintf(name, sizeof(name), "skill d/bucket row, bag %d", bag);
-        worst = fmax(worst, check(name, embtable_row(&c.s.ngrams, r), 4, ge, skill_loss, &c, 1e-2f));
+        worst =
+            fmax(worst, check(name, embtable_row(&c.s.ngrams, r), 4, ge, skill_loss, &c, 1e-2f));
     }
     /* the position features of candidate 1 as the model sees them */
-    assert_float_equal(c.pos[SKILL_POS + 0], 1.0f, 0); /* one word */
-    assert_float_equal(c.pos[SKILL_POS + 5], 1.0f, 0); /* at the sentence end */
+    assert_float_equal(c.pos[SKILL_POS + 0], 1.0f, 0);     /* one word */
+    assert_float_equal(c.pos[SKILL_POS + 5], 1.0f, 0);     /* at the sentence end */
     assert_float_equal(c.pos[SKILL_POS + 6], 0.75f, 1e-6); /* starts at 3 of 4 */
     printf("  skill model: largest relative error %.2e\n", worst);
     assert_true(worst < TOL);

@@ -41,7 +41,8 @@ static const char *const new_schema =
     "{\"name\":\"position\",\"type\":\"long\",\"default\":0},"
     "{\"name\":\"member_region\",\"type\":\"string\",\"default\":\"unknown\"},"
     "{\"name\":\"search_intent\",\"type\":[\"null\",\"float\"],\"default\":null},"
-    "{\"name\":\"device\",\"type\":{\"type\":\"enum\",\"name\":\"Device\",\"symbols\":[\"DESKTOP\",\"MOBILE\"]},"
+    "{\"name\":\"device\",\"type\":{\"type\":\"enum\",\"name\":\"Device\",\"symbols\":[\"DESKTOP\","
+    "\"MOBILE\"]},"
     "\"default\":\"MOBILE\"}]}";
 
 typedef struct {
@@ -68,14 +69,16 @@ static void setup_intake(fixture *fx, const char *framing)
     write_file(fx->dir, "old.avsc", old_schema);
     write_file(fx->dir, "new.avsc", new_schema);
     char conf[2048];
-    snprintf(conf, sizeof(conf),
-             "kafka: { bootstrap_servers = \"127.0.0.1:1\"; };\n"
-             "input: { group_id = \"t\"; framing = \"%s\"; dead_letter_topic = \"dlq\";\n"
-             "  schemas = ( { id = 7; file = \"old.avsc\"; }, { id = 8; file = \"new.avsc\"; } ); };\n"
-             "tasks = ( { name = \"job_view\"; kind = \"affinity\"; topic = \"views\"; schema = \"new.avsc\";\n"
-             "  label = \"viewed\"; } );\n"
-             "output: { schema = \"/dev/null\"; };\n", /* must exist; the intake does not read it */
-             framing);
+    snprintf(
+        conf, sizeof(conf),
+        "kafka: { bootstrap_servers = \"127.0.0.1:1\"; };\n"
+        "input: { group_id = \"t\"; framing = \"%s\"; dead_letter_topic = \"dlq\";\n"
+        "  schemas = ( { id = 7; file = \"old.avsc\"; }, { id = 8; file = \"new.avsc\"; } ); };\n"
+        "tasks = ( { name = \"job_view\"; kind = \"affinity\"; topic = \"views\"; schema = "
+        "\"new.avsc\";\n"
+        "  label = \"viewed\"; } );\n"
+        "output: { schema = \"/dev/null\"; };\n", /* must exist; the intake does not read it */
+        framing);
     write_file(fx->dir, "t.conf", conf);
     char path[256], err[1024];
     snprintf(path, sizeof(path), "%s/t.conf", fx->dir);
@@ -104,8 +107,8 @@ static void teardown_intake(fixture *fx)
 }
 
 /* Frame JSON record j, written with schema s (Confluent id `id`), and decode it. */
-static decode_reason decode_json(fixture *fx, framing_kind fk, const av_schema *s, int id, const char *j,
-                                 mts_row *row, mts_arena *arena, char *err)
+static decode_reason decode_json(fixture *fx, framing_kind fk, const av_schema *s, int id,
+                                 const char *j, mts_row *row, mts_arena *arena, char *err)
 {
     mts_buf b;
     buf_init(&b);
@@ -142,11 +145,12 @@ static void evolution_in(const char *framing, framing_kind fk)
     char err[256] = "";
 
     /* old writer (id 7): alias, promotion, defaults for added fields, writer-only field skipped */
-    decode_reason r = decode_json(&fx, fk, fx.old_s, 7,
-                                  "{\"member_id\":-42,\"company_id\":9000000000,\"timestamp\":1700000000123,"
-                                  "\"viewed\":true,\"seniority\":4,\"position\":2147483647,"
-                                  "\"dropped_later\":\"gone\"}",
-                                  &row, &arena, err);
+    decode_reason r =
+        decode_json(&fx, fk, fx.old_s, 7,
+                    "{\"member_id\":-42,\"company_id\":9000000000,\"timestamp\":1700000000123,"
+                    "\"viewed\":true,\"seniority\":4,\"position\":2147483647,"
+                    "\"dropped_later\":\"gone\"}",
+                    &row, &arena, err);
     if (r != DR_OK)
         fail_msg("%s: old writer: %s: %s", framing, decode_reason_name(r), err);
     assert_int_equal(slot(&fx, &row, "member_id")->u.l, -42);
@@ -171,11 +175,12 @@ static void evolution_in(const char *framing, framing_kind fk)
     assert_int_equal(layout_find(l, "dropped_later"), -1);
 
     /* new writer (id 8): every field present */
-    r = decode_json(&fx, fk, fx.new_s, 8,
-                    "{\"member_id\":5,\"company_id\":6,\"timestamp\":7,\"viewed\":false,\"member_seniority\":2,"
-                    "\"position\":-9000000000,\"member_region\":\"Zürich\",\"search_intent\":0.25,"
-                    "\"device\":\"DESKTOP\"}",
-                    &row, &arena, err);
+    r = decode_json(
+        &fx, fk, fx.new_s, 8,
+        "{\"member_id\":5,\"company_id\":6,\"timestamp\":7,\"viewed\":false,\"member_seniority\":2,"
+        "\"position\":-9000000000,\"member_region\":\"Zürich\",\"search_intent\":0.25,"
+        "\"device\":\"DESKTOP\"}",
+        &row, &arena, err);
     if (r != DR_OK)
         fail_msg("%s: new writer: %s: %s", framing, decode_reason_name(r), err);
     assert_int_equal(slot(&fx, &row, "position")->u.l, -9000000000LL);
@@ -185,8 +190,9 @@ static void evolution_in(const char *framing, framing_kind fk)
 
     /* the old body under the new schema's id (or fingerprint): never guessed */
     if (fk == FRAMING_CONFLUENT) {
-        r = decode_json(&fx, fk, fx.old_s, 9, "{\"member_id\":1,\"company_id\":2,\"timestamp\":3,\"viewed\":true,"
-                                              "\"seniority\":1,\"position\":1,\"dropped_later\":\"\"}",
+        r = decode_json(&fx, fk, fx.old_s, 9,
+                        "{\"member_id\":1,\"company_id\":2,\"timestamp\":3,\"viewed\":true,"
+                        "\"seniority\":1,\"position\":1,\"dropped_later\":\"\"}",
                         &row, &arena, err);
         assert_int_equal(r, DR_UNKNOWN_SCHEMA);
     }

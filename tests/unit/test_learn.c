@@ -73,7 +73,8 @@ static void make_world(void)
             continue;
         int task = rng_uniform(&r) < 0.15; /* apply: the rarer task */
         double z = 3.0 * planted(m, c) - (task ? 1.0 : 0.0);
-        events[i] = (event){m, c, (uint8_t)task, (uint8_t)(rng_uniform(&r) < 1.0 / (1.0 + exp(-z)))};
+        events[i] =
+            (event){m, c, (uint8_t)task, (uint8_t)(rng_uniform(&r) < 1.0 / (1.0 + exp(-z)))};
         i++;
     }
 }
@@ -99,8 +100,8 @@ static double train_affinity(mts_model *m)
         int n = NEV - i < BATCH ? NEV - i : BATCH;
         for (int j = 0; j < n; j++) {
             const event *e = &events[i + j];
-            test_affinity_row(&rows[j], vals[j], e->task, e->task ? F_APPLIED : F_VIEWED, MEMBER_BASE + e->m * 37,
-                              COMPANY_BASE + e->c, e->y);
+            test_affinity_row(&rows[j], vals[j], e->task, e->task ? F_APPLIED : F_VIEWED,
+                              MEMBER_BASE + e->m * 37, COMPANY_BASE + e->c, e->y);
         }
         assert_int_equal(model_train_batch(m, rows, n, err, sizeof(err)), 0);
     }
@@ -125,15 +126,17 @@ static void test_affinity_learns(void **state)
     mts_model *m = model_new(&cfg, l, err, sizeof(err));
     assert_non_null(m);
     double eps = train_affinity(m);
-    printf("  training speed: %.0f events/s (batch %d, D=%d E=%d H=%d)\n", eps, BATCH, cfg.dim, cfg.id_dim,
-           cfg.hidden);
+    printf("  training speed: %.0f events/s (batch %d, D=%d E=%d H=%d)\n", eps, BATCH, cfg.dim,
+           cfg.id_dim, cfg.hidden);
 
     task_metrics tm[2];
     for (int t = 0; t < 2; t++) {
         model_task_metrics(m, t, &tm[t]);
-        printf("  task %-6s events %6llu positives %6llu progressive AUC %.4f recent %.4f logloss %.4f recent %.4f\n",
-               cfg.tasks[t].name, (unsigned long long)tm[t].events, (unsigned long long)tm[t].positives, tm[t].auc,
-               tm[t].auc_recent, tm[t].logloss, tm[t].logloss_recent);
+        printf("  task %-6s events %6llu positives %6llu progressive AUC %.4f recent %.4f logloss "
+               "%.4f recent %.4f\n",
+               cfg.tasks[t].name, (unsigned long long)tm[t].events,
+               (unsigned long long)tm[t].positives, tm[t].auc, tm[t].auc_recent, tm[t].logloss,
+               tm[t].logloss_recent);
     }
     assert_int_equal(tm[0].events + tm[1].events, NEV);
     assert_true(tm[0].auc > 0.7);
@@ -174,7 +177,8 @@ static void test_affinity_learns(void **state)
             lab[nq++] = pl[i] >= q3;
         }
     double auc = auc_exact(sc, lab, nq);
-    printf("  held-out pairs %d, top vs bottom quartile AUC of learned dot products: %.4f\n", np, auc);
+    printf("  held-out pairs %d, top vs bottom quartile AUC of learned dot products: %.4f\n", np,
+           auc);
     assert_true(np > 4000);
     assert_true(auc >= 0.90);
 
@@ -263,8 +267,10 @@ static void test_bad_input(void **state)
     cfg = affinity_config();
     cfg.n_tasks = 1;
     test_task(&cfg, "skills", TASK_SKILL, "label", 1, 1);
-    mts_layout *small = test_layout_new((test_field[]){{"member_id", FK_LONG}, {"company_id", FK_LONG},
-                                                       {"viewed", FK_LONG}, {"label", FK_LONG}},
+    mts_layout *small = test_layout_new((test_field[]){{"member_id", FK_LONG},
+                                                       {"company_id", FK_LONG},
+                                                       {"viewed", FK_LONG},
+                                                       {"label", FK_LONG}},
                                         4);
     assert_null(model_new(&cfg, small, err, sizeof(err)));
     printf("  skill fields missing: %s\n", err);
@@ -356,8 +362,9 @@ static void make_skill_row(mts_rng *r, skill_example *x, mts_row *row, int task)
     x->tech = rng_uniform(r) < 0.5;
     int pos = 2 + (int)rng_below(r, 6);
     for (int i = 0; i < 10; i++) {
-        const char *w = i == pos ? ent_words[x->ent] : x->tech ? tech_words[rng_below(r, NVOC)]
-                                                                : house_words[rng_below(r, NVOC)];
+        const char *w = i == pos  ? ent_words[x->ent]
+                        : x->tech ? tech_words[rng_below(r, NVOC)]
+                                  : house_words[rng_below(r, NVOC)];
         x->tok[i] = (mts_str){w, (uint32_t)strlen(w)};
     }
     double p = x->ent < 20 ? 0.9 : x->ent < 40 ? 0.1 : x->tech ? 0.9 : 0.1;
@@ -406,7 +413,8 @@ static void test_skill_learns(void **state)
     double dt = mono_sec() - t0;
     task_metrics tm;
     model_task_metrics(m, 1, &tm);
-    printf("  skill: %.0f rows/s, progressive AUC %.4f recent %.4f\n", ntrain / dt, tm.auc, tm.auc_recent);
+    printf("  skill: %.0f rows/s, progressive AUC %.4f recent %.4f\n", ntrain / dt, tm.auc,
+           tm.auc_recent);
     /* fresh rows, scored without learning */
     enum { NT = 6000 };
     float *s = xmalloc(NT * sizeof(float)), *sa = xmalloc(NT * sizeof(float));
@@ -425,7 +433,8 @@ static void test_skill_learns(void **state)
     }
     /* the label noise (10% flips) caps the AUC near 0.9 */
     double auc = auc_exact(s, y, NT), auc_amb = auc_exact(sa, ya, na);
-    printf("  skill held-out AUC %.4f, on context-dependent entities %.4f (%d rows)\n", auc, auc_amb, na);
+    printf("  skill held-out AUC %.4f, on context-dependent entities %.4f (%d rows)\n", auc,
+           auc_amb, na);
     assert_true(auc > 0.8);
     assert_true(auc_amb > 0.75);
     assert_true(tm.auc > 0.7);

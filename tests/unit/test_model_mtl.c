@@ -30,19 +30,25 @@ static const char *NET =
     "  publish = { member = \"view.member\"; company = \"view.company\"; };\n"
     "  tasks = (\n"
     "   { name = \"view\"; label = \"viewed\"; model = {\n"
-    "      member = ( { type = \"embedding\"; input = \"member_id\"; dim = 16; capacity = 1000; admit = 2; init = 0.1; },\n"
+    "      member = ( { type = \"embedding\"; input = \"member_id\"; dim = 16; capacity = 1000; "
+    "admit = 2; init = 0.1; },\n"
     "                 { type = \"dense\"; units = 8; } );\n"
-    "      company = ( { type = \"embedding\"; input = \"company_id\"; dim = 16; capacity = 100; init = 0.1; },\n"
+    "      company = ( { type = \"embedding\"; input = \"company_id\"; dim = 16; capacity = 100; "
+    "init = 0.1; },\n"
     "                  { type = \"dense\"; units = 8; } );\n"
     "      head = { type = \"dot\"; }; }; },\n"
-    "   { name = \"apply\"; label = \"applied\"; sampling = { pos_keep = 1.0; neg_keep = 0.5; }; model = {\n"
-    "      member = ( { type = \"embedding\"; input = \"member_id\"; dim = 16; capacity = 1000; admit = 2; init = 0.1; },\n"
+    "   { name = \"apply\"; label = \"applied\"; sampling = { pos_keep = 1.0; neg_keep = 0.5; }; "
+    "model = {\n"
+    "      member = ( { type = \"embedding\"; input = \"member_id\"; dim = 16; capacity = 1000; "
+    "admit = 2; init = 0.1; },\n"
     "                 { type = \"dense\"; units = 8; } );\n"
-    "      company = ( { type = \"embedding\"; input = \"company_id\"; dim = 16; capacity = 100; init = 0.1; },\n"
+    "      company = ( { type = \"embedding\"; input = \"company_id\"; dim = 16; capacity = 100; "
+    "init = 0.1; },\n"
     "                  { type = \"dense\"; units = 8; } );\n"
     "      head = { type = \"bilinear\"; }; }; },\n"
     "   { name = \"skill\"; label = \"label\"; model = {\n"
-    "      entity = ( { type = \"embedding\"; input = \"entity_id\"; dim = 8; capacity = 100; } );\n"
+    "      entity = ( { type = \"embedding\"; input = \"entity_id\"; dim = 8; capacity = 100; } "
+    ");\n"
     "      text = ( { type = \"ngram\"; input = \"tokens\"; dim = 8; capacity = 4096; } );\n"
     "      head = { type = \"mlp\"; hidden = 8; }; }; }\n"
     "  );\n};\n";
@@ -152,8 +158,10 @@ static void test_learns_and_publishes(void **state)
     task_metrics tm[3];
     for (int t = 0; t < 3; t++)
         model_task_metrics(m, t, &tm[t]);
-    printf("  progressive AUC: view %.4f (recent %.4f, %llu events), apply %.4f (recent %.4f), skill %.4f\n",
-           tm[0].auc, tm[0].auc_recent, (unsigned long long)tm[0].events, tm[1].auc, tm[1].auc_recent, tm[2].auc);
+    printf("  progressive AUC: view %.4f (recent %.4f, %llu events), apply %.4f (recent %.4f), "
+           "skill %.4f\n",
+           tm[0].auc, tm[0].auc_recent, (unsigned long long)tm[0].events, tm[1].auc,
+           tm[1].auc_recent, tm[2].auc);
     assert_true(tm[0].events > 40000 && tm[1].events > 30000);
     assert_true(tm[0].auc_recent > 0.75);
     assert_true(tm[1].auc_recent > 0.70);
@@ -196,7 +204,8 @@ static void test_learns_and_publishes(void **state)
         tot++;
         conc += (t1 > t2) == (p1 > p2);
     }
-    printf("  pair ranking by published embeddings agrees with the planted truth: %.4f\n", (double)conc / tot);
+    printf("  pair ranking by published embeddings agrees with the planted truth: %.4f\n",
+           (double)conc / tot);
     assert_true((double)conc / tot > 0.75);
     char d[8192];
     model_describe(m, d, sizeof(d));
@@ -229,15 +238,16 @@ static void test_checkpoint_round_trip(void **state)
     train(a, &ra, 40);
     train(b, &rb, 40);
     uint64_t ha = mtl_param_hash(a->net), hb = mtl_param_hash(b->net);
-    printf("  continued after a checkpoint: parameter hash %016llx, never stopped %016llx\n", (unsigned long long)hb,
-           (unsigned long long)ha);
+    printf("  continued after a checkpoint: parameter hash %016llx, never stopped %016llx\n",
+           (unsigned long long)hb, (unsigned long long)ha);
     assert_true(ha == hb);
     task_metrics ta, tb;
     model_task_metrics(a, 1, &ta);
     model_task_metrics(b, 1, &tb);
     assert_true(ta.events == tb.events && ta.auc == tb.auc);
     static int64_t ia[2000], ib[2000];
-    size_t na = model_drain_dirty(a, ENTITY_MEMBER, ia, 2000), nb = model_drain_dirty(b, ENTITY_MEMBER, ib, 2000);
+    size_t na = model_drain_dirty(a, ENTITY_MEMBER, ia, 2000),
+           nb = model_drain_dirty(b, ENTITY_MEMBER, ib, 2000);
     assert_int_equal(na, nb);
     assert_memory_equal(ia, ib, na * sizeof(int64_t));
     model_free(b);
@@ -301,8 +311,9 @@ static void test_binding_errors(void **state)
     c.n_tasks = 2;
     assert_null(model_new(&c, layout, err, sizeof(err)));
     assert_non_null(strstr(err, "declares 3 tasks"));
-    static const test_field bad[] = {{"member_id", FK_STRING}, {"company_id", FK_LONG}, {"viewed", FK_LONG},
-                                     {"applied", FK_LONG},     {"entity_id", FK_LONG},  {"tokens", FK_STRING},
+    static const test_field bad[] = {{"member_id", FK_STRING}, {"company_id", FK_LONG},
+                                     {"viewed", FK_LONG},      {"applied", FK_LONG},
+                                     {"entity_id", FK_LONG},   {"tokens", FK_STRING},
                                      {"label", FK_LONG}};
     mts_layout *l = test_layout_new(bad, 7);
     c = test_config();

@@ -49,7 +49,8 @@ static double dotd(const float *a, const float *b, int n)
 
 typedef double (*loss_fn)(void *ctx);
 
-static double check(const char *what, float *param, int n, const float *grad, loss_fn f, void *ctx, float eps)
+static double check(const char *what, float *param, int n, const float *grad, loss_fn f, void *ctx,
+                    float eps)
 {
     double worst = 0;
     for (int i = 0; i < n; i++) {
@@ -84,7 +85,8 @@ static double bil_loss(void *p)
 static void test_bilinear(void **state)
 {
     bil_ctx c;
-    fill(c.u, BB * B1, -1, 1), fill(c.v, BB * B2, -1, 1), fill(c.M, B1 * B2, -1, 1), fill(c.R, BB, -1, 1);
+    fill(c.u, BB * B1, -1, 1), fill(c.v, BB * B2, -1, 1), fill(c.M, B1 * B2, -1, 1),
+        fill(c.R, BB, -1, 1);
     c.bias = 0.3f;
     float du[BB * B1] = {0}, dv[BB * B2] = {0}, dM[B1 * B2] = {0}, db = 0;
     bil_loss(&c);
@@ -225,9 +227,11 @@ static void test_dyntable(void **state)
         }
     assert_int_equal(live, t.n);
     assert_true(dyntable_bytes(&t) <= bound);
-    printf("figure: dyntable churn: 200000 ids through capacity 1000: %u rows live, %llu expired, %llu refused, "
+    printf("figure: dyntable churn: 200000 ids through capacity 1000: %u rows live, %llu expired, "
+           "%llu refused, "
            "%zu bytes (bound %zu)\n",
-           t.n, (unsigned long long)t.expired, (unsigned long long)t.refused, dyntable_bytes(&t), bound);
+           t.n, (unsigned long long)t.expired, (unsigned long long)t.refused, dyntable_bytes(&t),
+           bound);
     dyntable_free(&t);
 
     /* full, nothing idle: refused, never exceeded */
@@ -251,16 +255,19 @@ static void test_dyntable(void **state)
 static const char *GC_JOINT =
     "multitask = { mechanism = \"joint\"; weighting = \"%s\"; seed = 3; %s tasks = ("
     "{ name = \"a\"; pos_weight = 2.0; model = {"
-    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = \"dense\"; units = 5; activation = \"relu\"; } );"
+    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = "
+    "\"dense\"; units = 5; activation = \"relu\"; } );"
     "  c = ( { type = \"bag\"; input = \"skills\"; dim = 5; init = 0.5; } );"
     "  head = { type = \"dot\"; }; }; },"
     "{ name = \"b\"; model = {"
-    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = \"dense\"; units = 5; activation = \"relu\"; }, { type = \"dense\"; units = 3; } );"
+    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = "
+    "\"dense\"; units = 5; activation = \"relu\"; }, { type = \"dense\"; units = 3; } );"
     "  t = ( { type = \"ngram\"; input = \"text\"; dim = 4; init = 0.5; } );"
     "  head = { type = \"bilinear\"; }; }; },"
     "{ name = \"c\"; model = {"
     "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; } );"
-    "  t = ( { type = \"ngram\"; input = \"text\"; dim = 4; init = 0.5; }, { type = \"dense\"; units = 4; activation = \"relu\"; share = false; } );"
+    "  t = ( { type = \"ngram\"; input = \"text\"; dim = 4; init = 0.5; }, { type = \"dense\"; "
+    "units = 4; activation = \"relu\"; share = false; } );"
     "  head = { type = \"mlp\"; hidden = 5; }; }; } ); };";
 
 typedef struct {
@@ -280,7 +287,13 @@ static double net_loss(void *p)
 
 static void make_batch(net_ctx *c, int tasks)
 {
-    static const char *words[] = {"spark", "java", "wires give off", "kubernetes", "sql", "r\xc3\xb8""d"};
+    static const char *words[] = {"spark",
+                                  "java",
+                                  "wires give off",
+                                  "kubernetes",
+                                  "sql",
+                                  "r\xc3\xb8"
+                                  "d"};
     c->n = 24;
     for (int i = 0; i < c->n; i++) {
         int im = mtl_input_index(c->net, "member"), is = mtl_input_index(c->net, "skills"),
@@ -294,8 +307,10 @@ static void make_batch(net_ctx *c, int tasks)
             c->val[i][is] = (mtl_value){.ids = c->bag[i], .n_ids = 1 + (int)rng_below(&rng, 3)};
         if (it >= 0)
             c->val[i][it] = (mtl_value){.text = c->text[i]};
-        c->ex[i] = (mtl_example){.task = tasks < 0 ? -tasks - 1 : i % tasks, .label = (float)(rng_uniform(&rng) < 0.4), .weight =
-                                     0.5f + (float)rng_uniform(&rng), .in = c->val[i]};
+        c->ex[i] = (mtl_example){.task = tasks < 0 ? -tasks - 1 : i % tasks,
+                                 .label = (float)(rng_uniform(&rng) < 0.4),
+                                 .weight = 0.5f + (float)rng_uniform(&rng),
+                                 .in = c->val[i]};
     }
 }
 
@@ -349,8 +364,9 @@ static double net_check(const char *what, const char *cfg, int step, int tasks)
             wi = i, wa = gcopy[i], wn = num;
         }
     }
-    printf("  %-40s n=%5zu (%d nonzero)  max rel err %.2e (param %zu: analytic %.5g numeric %.5g)\n", what, n,
-           nonzero, worst, wi, wa, wn);
+    printf(
+        "  %-40s n=%5zu (%d nonzero)  max rel err %.2e (param %zu: analytic %.5g numeric %.5g)\n",
+        what, n, nonzero, worst, wi, wa, wn);
     printf("figure: gradcheck %s: %zu parameters, max rel err %.2e\n", what, n, worst);
     assert_true(nonzero > 20);
     free(gcopy);
@@ -376,7 +392,8 @@ static void test_net_grad_joint(void **state)
 static void test_net_grad_iterative(void **state)
 {
     char cfg[4096];
-    const char *iter = "mechanism = \"iterative\"; sharing = \"%s\"; soft_l2 = 0.3; seed = 5; tasks = (";
+    const char *iter =
+        "mechanism = \"iterative\"; sharing = \"%s\"; soft_l2 = 0.3; seed = 5; tasks = (";
     /* same declaration as GC_JOINT's tasks, iterative */
     const char *tasks = strstr(GC_JOINT, "tasks = (") + strlen("tasks = (");
     char head[256];
@@ -394,13 +411,16 @@ static void test_net_grad_iterative(void **state)
 static const char *GC_PAIRS =
     "multitask = { mechanism = \"%s\"; seed = 4; tasks = ("
     "{ name = \"a\"; model = {"
-    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = \"dense\"; units = 4; } );"
+    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = "
+    "\"dense\"; units = 4; } );"
     "  c = ( { type = \"bag\"; input = \"skills\"; dim = 4; init = 0.5; } );"
-    "  m_own = ( { type = \"embedding\"; input = \"member\"; dim = 3; init = 0.5; share = false; } );"
+    "  m_own = ( { type = \"embedding\"; input = \"member\"; dim = 3; init = 0.5; share = false; } "
+    ");"
     "  c_own = ( { type = \"ngram\"; input = \"text\"; dim = 3; init = 0.5; share = false; } );"
     "  head = { type = \"dot\"; }; }; },"
     "{ name = \"b\"; model = {"
-    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = \"dense\"; units = 4; } );"
+    "  m = ( { type = \"embedding\"; input = \"member\"; dim = 6; init = 0.5; }, { type = "
+    "\"dense\"; units = 4; } );"
     "  c = ( { type = \"bag\"; input = \"skills\"; dim = 4; init = 0.5; } );"
     "  head = { type = \"dot\"; }; }; } ); };";
 
@@ -411,7 +431,9 @@ static void test_net_grad_dot_pairs(void **state)
     double wj = net_check("joint, dot head over 2 pairs", cfg, -1, 2);
     snprintf(cfg, sizeof(cfg), GC_PAIRS, "iterative");
     double wi = net_check("iterative, 2-pair task a's step", cfg, 0, -1);
-    printf("figure: gradcheck dot head with per-pair scales: max rel err joint %.2e, iterative %.2e\n", wj, wi);
+    printf(
+        "figure: gradcheck dot head with per-pair scales: max rel err joint %.2e, iterative %.2e\n",
+        wj, wi);
     assert_true(wj < TOL);
     assert_true(wi < TOL);
 }
@@ -430,50 +452,71 @@ static void test_sharing_and_validation(void **state)
     assert_non_null(strstr(buf, "embedding(member, dim=6"));
     assert_non_null(strstr(buf, "used by: a, b, c"));
     assert_non_null(strstr(buf, "dense(6->5, relu)  params 35  used by: a, b"));
-    assert_non_null(strstr(buf, "ngram(text, n=3, dim=4, capacity=100000, init=0.5)  params 0 now, up to 400000 "
-                                "(capacity x dim)  used by: b, c"));
+    assert_non_null(strstr(
+        buf, "ngram(text, n=3, dim=4, capacity=100000, init=0.5)  params 0 now, up to 400000 "
+             "(capacity x dim)  used by: b, c"));
     assert_non_null(strstr(buf, "dense(4->4, relu)  params 20  used by: c"));
     mtl_free(n);
 
     struct {
         const char *cfg, *msg;
     } bad[] = {
-        {"multitask = { mechanism = \"iterative\"; distillation = { teacher = \"a\"; student = \"b\"; }; tasks = ("
-         "{ name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); c = ( { type = \"embedding\"; input = \"y\"; } ); head = { type = \"dot\"; }; }; },"
-         "{ name = \"b\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); c = ( { type = \"embedding\"; input = \"y\"; } ); head = { type = \"dot\"; }; }; } ); };",
+        {"multitask = { mechanism = \"iterative\"; distillation = { teacher = \"a\"; student = "
+         "\"b\"; }; tasks = ("
+         "{ name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); c = ( { type "
+         "= \"embedding\"; input = \"y\"; } ); head = { type = \"dot\"; }; }; },"
+         "{ name = \"b\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); c = ( { type "
+         "= \"embedding\"; input = \"y\"; } ); head = { type = \"dot\"; }; }; } ); };",
          "distillation needs joint training"},
         {"multitask = { mechanism = \"joint\"; tasks = ("
-         "{ name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); c = ( { type = \"embedding\"; input = \"y\"; } ); head = { type = \"dot\"; }; }; },"
-         "{ name = \"b\"; model = { m = ( { type = \"embedding\"; input = \"x\"; dim = 8; } ); c = ( { type = \"embedding\"; input = \"y\"; dim = 8; } ); head = { type = \"dot\"; }; }; } ); };",
+         "{ name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); c = ( { type "
+         "= \"embedding\"; input = \"y\"; } ); head = { type = \"dot\"; }; }; },"
+         "{ name = \"b\"; model = { m = ( { type = \"embedding\"; input = \"x\"; dim = 8; } ); c = "
+         "( { type = \"embedding\"; input = \"y\"; dim = 8; } ); head = { type = \"dot\"; }; }; } "
+         "); };",
          "needs at least one shared component"},
-        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; dim = 4; } ); c = ( { type = \"embedding\"; input = \"y\"; dim = 5; } ); head = { type = \"dot\"; }; }; } ); };",
+        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = "
+         "\"x\"; dim = 4; } ); c = ( { type = \"embedding\"; input = \"y\"; dim = 5; } ); head = { "
+         "type = \"dot\"; }; }; } ); };",
          "equal width"},
-        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"dense\"; units = 4; } ); head = { type = \"mlp\"; }; }; } ); };",
+        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"dense\"; units = 4; } "
+         "); head = { type = \"mlp\"; }; }; } ); };",
          "starts with an input layer"},
-        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); t = ( { type = \"ngram\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } ); };",
+        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = "
+         "\"x\"; } ); t = ( { type = \"ngram\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; "
+         "} ); };",
          "used as text here but as id"},
-        {"multitask = { tasks = ( { name = \"a\"; colour = 3; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } ); };",
+        {"multitask = { tasks = ( { name = \"a\"; colour = 3; model = { m = ( { type = "
+         "\"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } ); };",
          "colour: unknown setting"},
-        {"multitask = { mechanism = \"joint\"; sharing = \"soft\"; tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } ); };",
+        {"multitask = { mechanism = \"joint\"; sharing = \"soft\"; tasks = ( { name = \"a\"; model "
+         "= { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } "
+         "); };",
          "soft sharing is an iterative"},
-        {"multitask = { mechanism = \"iterative\"; weighting = \"gradnorm\"; tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } ); };",
+        {"multitask = { mechanism = \"iterative\"; weighting = \"gradnorm\"; tasks = ( { name = "
+         "\"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = "
+         "\"mlp\"; }; }; } ); };",
          "only joint training has"},
-        {"multitask = { tasks = ( { name = \"a\"; sampling = { neg_keep = 0.0; }; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } ); };",
+        {"multitask = { tasks = ( { name = \"a\"; sampling = { neg_keep = 0.0; }; model = { m = ( "
+         "{ type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; }; }; } ); };",
          "neg_keep: 0 out of range"},
-        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; capacity = 0; } ); head = { type = \"mlp\"; }; }; } ); };",
+        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = "
+         "\"x\"; capacity = 0; } ); head = { type = \"mlp\"; }; }; } ); };",
          "capacity: 0 out of range"},
-        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = \"x\"; } ); head = { type = \"mlp\"; lr = 0.0; }; }; } ); };",
+        {"multitask = { tasks = ( { name = \"a\"; model = { m = ( { type = \"embedding\"; input = "
+         "\"x\"; } ); head = { type = \"mlp\"; lr = 0.0; }; }; } ); };",
          "head.lr: 0 out of range"},
         {"multitask = { tasks = ( ); };", "non-empty list"},
-        {"multitask = { tasks = ( { name = \"a\"; model = { head = { type = \"mlp\"; }; }; } ); };", "no tower"},
+        {"multitask = { tasks = ( { name = \"a\"; model = { head = { type = \"mlp\"; }; }; } ); };",
+         "no tower"},
         {"multitask = { tasks = ( ", "syntax error"},
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         err[0] = 0;
         mtl_net *b = mtl_new_from_string(bad[i].cfg, err, sizeof(err));
         if (b || !strstr(err, bad[i].msg))
-            fail_msg("case %zu: expected refusal with \"%s\", got %s: %s", i, bad[i].msg, b ? "accepted" : "refused",
-                     err);
+            fail_msg("case %zu: expected refusal with \"%s\", got %s: %s", i, bad[i].msg,
+                     b ? "accepted" : "refused", err);
         printf("  refused: %s\n", err);
     }
     /* the example configuration is accepted */
@@ -489,8 +532,8 @@ static uint64_t train_hash(const char *mech, uint64_t seed)
 {
     char cfg[4096], err[256];
     const char *tasks = strstr(GC_JOINT, "tasks = (");
-    snprintf(cfg, sizeof(cfg), "multitask = { mechanism = \"%s\"; seed = %llu; %s", mech, (unsigned long long)seed,
-             tasks);
+    snprintf(cfg, sizeof(cfg), "multitask = { mechanism = \"%s\"; seed = %llu; %s", mech,
+             (unsigned long long)seed, tasks);
     mtl_net *n = mtl_new_from_string(cfg, err, sizeof(err));
     assert_non_null(n);
     net_ctx *c = xcalloc(1, sizeof(*c));
@@ -512,8 +555,9 @@ static void test_determinism(void **state)
 {
     uint64_t a = train_hash("joint", 1), b = train_hash("joint", 1), c = train_hash("joint", 2);
     uint64_t d = train_hash("iterative", 1), e = train_hash("iterative", 1);
-    printf("figure: determinism: joint %016llx == %016llx, iterative %016llx == %016llx\n", (unsigned long long)a,
-           (unsigned long long)b, (unsigned long long)d, (unsigned long long)e);
+    printf("figure: determinism: joint %016llx == %016llx, iterative %016llx == %016llx\n",
+           (unsigned long long)a, (unsigned long long)b, (unsigned long long)d,
+           (unsigned long long)e);
     assert_true(a == b);
     assert_true(d == e);
     assert_true(a != c);
@@ -533,8 +577,8 @@ static void test_bad_rows(void **state)
     c->ex[2].label = 2.0f;
     c->ex[3].weight = INFINITY;
     c->ex[4].in = NULL;
-    c->val[5][mtl_input_index(n, "skills")].n_ids = -5;         /* treated as empty */
-    c->val[6][mtl_input_index(n, "skills")].ids = NULL;         /* empty */
+    c->val[5][mtl_input_index(n, "skills")].n_ids = -5;          /* treated as empty */
+    c->val[6][mtl_input_index(n, "skills")].ids = NULL;          /* empty */
     c->val[7][mtl_input_index(n, "text")].text = "\xff\xfe\xc3"; /* malformed UTF-8 */
     assert_int_equal(mtl_train_batch(n, c->ex, c->n, err, sizeof(err)), 0);
     assert_int_equal(mtl_rows_skipped(n), 5);
@@ -552,8 +596,10 @@ static double calib_run(float neg_keep, int weights)
 {
     char cfg[1024], err[256];
     snprintf(cfg, sizeof(cfg),
-             "multitask = { seed = 1; tasks = ( { name = \"t\"; lr = 0.02; sampling = { neg_keep = %g; }; model = {"
-             " m = ( { type = \"embedding\"; input = \"x\"; dim = 2; init = 0.0; } ); head = { type = \"mlp\"; hidden = 2; }; }; } ); };",
+             "multitask = { seed = 1; tasks = ( { name = \"t\"; lr = 0.02; sampling = { neg_keep = "
+             "%g; }; model = {"
+             " m = ( { type = \"embedding\"; input = \"x\"; dim = 2; init = 0.0; } ); head = { "
+             "type = \"mlp\"; hidden = 2; }; }; } ); };",
              neg_keep);
     mtl_net *n = mtl_new_from_string(cfg, err, sizeof(err));
     assert_non_null(n);
@@ -564,7 +610,8 @@ static double calib_run(float neg_keep, int weights)
     for (int s = 0; s < 800; s++) {
         for (int i = 0; i < 256; i++) {
             v[i] = (mtl_value){.id = 1};
-            ex[i] = (mtl_example){.task = 0, .label = rng_uniform(&r) < 0.2 ? 1.0f : 0.0f, .weight = 1, .in = &v[i]};
+            ex[i] = (mtl_example){
+                .task = 0, .label = rng_uniform(&r) < 0.2 ? 1.0f : 0.0f, .weight = 1, .in = &v[i]};
         }
         if (!weights) { /* what sampling without importance weights would do */
             int k = 0;
@@ -584,7 +631,8 @@ static double calib_run(float neg_keep, int weights)
 static void test_sampling_calibrated(void **state)
 {
     double with = calib_run(0.1f, 1), without = calib_run(1.0f, 0);
-    printf("figure: sampling: base rate 0.20, neg_keep 0.1 with importance weights predicts %.3f; no sampling %.3f\n",
+    printf("figure: sampling: base rate 0.20, neg_keep 0.1 with importance weights predicts %.3f; "
+           "no sampling %.3f\n",
            with, without);
     assert_true(fabs(with - 0.2) < 0.03);
     assert_true(fabs(without - 0.2) < 0.03);
@@ -598,12 +646,17 @@ static void test_transfer_high_correlation(void **state)
     for (int seed = 0; seed < 2; seed++) {
         mtlw_world w;
         mtlw_init(&w, 400, 60, 4, 1.0, 1000 + (uint64_t)seed);
-        s += mtlw_run(&w, MTLW_SINGLE, "fixed", 7 + (uint64_t)seed, 3000, 20, 2, 256, 3000, NULL) / 2;
-        j += mtlw_run(&w, MTLW_JOINT, "fixed", 7 + (uint64_t)seed, 3000, 20, 2, 256, 3000, NULL) / 2;
-        it += mtlw_run(&w, MTLW_ITERATIVE, "fixed", 7 + (uint64_t)seed, 3000, 20, 2, 256, 3000, NULL) / 2;
+        s += mtlw_run(&w, MTLW_SINGLE, "fixed", 7 + (uint64_t)seed, 3000, 20, 2, 256, 3000, NULL) /
+             2;
+        j +=
+            mtlw_run(&w, MTLW_JOINT, "fixed", 7 + (uint64_t)seed, 3000, 20, 2, 256, 3000, NULL) / 2;
+        it += mtlw_run(&w, MTLW_ITERATIVE, "fixed", 7 + (uint64_t)seed, 3000, 20, 2, 256, 3000,
+                       NULL) /
+              2;
         mtlw_free(&w);
     }
-    printf("figure: transfer rho=1 (2 seeds, 3000 InMail + 60000 views): InMail AUC single %.3f, joint %.3f, "
+    printf("figure: transfer rho=1 (2 seeds, 3000 InMail + 60000 views): InMail AUC single %.3f, "
+           "joint %.3f, "
            "iterative %.3f (%.1f s)\n",
            s, j, it, mono_sec() - t0);
     assert_true(j >= s + 0.05);

@@ -71,9 +71,10 @@ static void test_config_registers_kafka_secrets(void **state)
     char path[] = "/tmp/test_ops_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    const char *text = "kafka: { sasl_password = \"cfg-S3cret-77\"; sasl_username = \"u\"; };\n"
-                       "tasks = ( { name = \"v\"; topic = \"t\"; schema = \"/dev/null\"; label = \"y\"; } );\n"
-                       "output: { schema = \"/dev/null\"; };\n"; /* named files must exist */
+    const char *text =
+        "kafka: { sasl_password = \"cfg-S3cret-77\"; sasl_username = \"u\"; };\n"
+        "tasks = ( { name = \"v\"; topic = \"t\"; schema = \"/dev/null\"; label = \"y\"; } );\n"
+        "output: { schema = \"/dev/null\"; };\n"; /* named files must exist */
     assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
     close(fd);
     mts_config c;
@@ -104,12 +105,13 @@ static void test_prom_format(void **state)
     prom_sample(&b, "x_total", NAN, 0);
     prom_sample(&b, "x_total", -INFINITY, 1, "k", "");
     buf_putc(&b, 0);
-    assert_string_equal((const char *)b.data, "# HELP x_total a \\\\ help\\nline\n"
-                                              "# TYPE x_total counter\n"
-                                              "x_total{topic=\"a\\\"b\\\\c\\nd\",task=\"t\"} 12345678901\n"
-                                              "x_total 0.25\n"
-                                              "x_total NaN\n"
-                                              "x_total{k=\"\"} -Inf\n");
+    assert_string_equal((const char *)b.data,
+                        "# HELP x_total a \\\\ help\\nline\n"
+                        "# TYPE x_total counter\n"
+                        "x_total{topic=\"a\\\"b\\\\c\\nd\",task=\"t\"} 12345678901\n"
+                        "x_total 0.25\n"
+                        "x_total NaN\n"
+                        "x_total{k=\"\"} -Inf\n");
     buf_free(&b);
 }
 
@@ -122,7 +124,8 @@ static void write_conf(const char *path, int interval, const char *topic, double
             "output: { publish_interval_ms = %d; schema = \"/dev/null\"; };\n"
             "model: { dim = %d; };\n"
             "kafka: { bootstrap_servers = \"h:1\"; };\n"
-            "tasks = ( { name = \"v\"; topic = \"%s\"; schema = \"/dev/null\"; label = \"y\"; loss_weight = %g; } );\n",
+            "tasks = ( { name = \"v\"; topic = \"%s\"; schema = \"/dev/null\"; label = \"y\"; "
+            "loss_weight = %g; } );\n",
             interval, dim, topic, lw);
     fclose(f);
 }
@@ -218,8 +221,10 @@ static void test_metrics_http(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_log_redacts_secrets),     cmocka_unit_test(test_config_registers_kafka_secrets),
-        cmocka_unit_test(test_prom_format),             cmocka_unit_test(test_reload_applies_and_refuses),
+        cmocka_unit_test(test_log_redacts_secrets),
+        cmocka_unit_test(test_config_registers_kafka_secrets),
+        cmocka_unit_test(test_prom_format),
+        cmocka_unit_test(test_reload_applies_and_refuses),
         cmocka_unit_test(test_metrics_http),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,7 +55,8 @@ static void test_minimise(void **state)
             for (int i = 0; i < 3; i++)
                 g[i] = 2 * c[i] * (w[i] - t[i]);
             if (kind == 0) { /* SGD needs a step under 1/(2 c_max) and many steps for c_min */
-                float gs[3] = {g[0] * 100.0f, g[1], g[2] * 0.01f}; /* per-coordinate preconditioning */
+                float gs[3] = {g[0] * 100.0f, g[1],
+                               g[2] * 0.01f}; /* per-coordinate preconditioning */
                 sgd_update(w, gs, 3, 0.004f);
             } else if (kind == 1) {
                 adagrad_update(w, g, acc, 3, 0.5f, 1e-8f);

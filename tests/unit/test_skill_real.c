@@ -23,7 +23,8 @@ static int setup(void **state)
 {
     char err[512];
     if (skx_load(&data, DATA_DIR, err, sizeof(err)) < 0) {
-        fprintf(stderr, "the real skills data is required (run from the repository root): %s\n", err);
+        fprintf(stderr, "the real skills data is required (run from the repository root): %s\n",
+                err);
         return -1; /* cmocka reports the group setup as a failure */
     }
     return 0;
@@ -54,15 +55,20 @@ static void test_shared_beats_prior(void **state)
     mts_model *m = skx_train(&data, &mc, idx, n, 2, 32, 7, NULL, NULL, err, sizeof(err));
     assert_non_null(m);
     skx_score(m, &data, SKILL_SPLIT_TEST, score);
-    double pa = skx_auc(&data, prior, -1, SKILL_SPLIT_TEST), ma = skx_auc(&data, score, -1, SKILL_SPLIT_TEST);
-    printf("figure: skill slice (%d TRAIN sentences a domain, %zu events): TEST AUC shared %.4f, entity prior %.4f\n",
+    double pa = skx_auc(&data, prior, -1, SKILL_SPLIT_TEST),
+           ma = skx_auc(&data, score, -1, SKILL_SPLIT_TEST);
+    printf("figure: skill slice (%d TRAIN sentences a domain, %zu events): TEST AUC shared %.4f, "
+           "entity prior %.4f\n",
            SLICE, n, ma, pa);
     for (int g = 0; g < SKX_NDOM; g++)
-        printf("  %-5s TEST AUC shared %.4f prior %.4f\n", skx_domain_names[g], skx_auc(&data, score, g, SKILL_SPLIT_TEST),
+        printf("  %-5s TEST AUC shared %.4f prior %.4f\n", skx_domain_names[g],
+               skx_auc(&data, score, g, SKILL_SPLIT_TEST),
                skx_auc(&data, prior, g, SKILL_SPLIT_TEST));
     assert_true(ma > pa + 0.005);
-    assert_true(skx_auc(&data, score, SKX_TECH, SKILL_SPLIT_TEST) > skx_auc(&data, prior, SKX_TECH, SKILL_SPLIT_TEST));
-    assert_true(skx_auc(&data, score, SKX_HOUSE, SKILL_SPLIT_TEST) > skx_auc(&data, prior, SKX_HOUSE, SKILL_SPLIT_TEST));
+    assert_true(skx_auc(&data, score, SKX_TECH, SKILL_SPLIT_TEST) >
+                skx_auc(&data, prior, SKX_TECH, SKILL_SPLIT_TEST));
+    assert_true(skx_auc(&data, score, SKX_HOUSE, SKILL_SPLIT_TEST) >
+                skx_auc(&data, prior, SKX_HOUSE, SKILL_SPLIT_TEST));
     model_free(m);
     free(idx);
     free(prior);
@@ -112,7 +118,9 @@ static void test_heldout_rows_not_learned(void **state)
     for (int i = 0; i < NB; i++)
         moved += model_skill_score(m, &held[i]) != before[i];
     assert_true(moved > NB / 2);
-    printf("  held-out rows: %d scored x5, model unchanged; one TRAIN batch moved %d of %d scores\n", NB, moved, NB);
+    printf(
+        "  held-out rows: %d scored x5, model unchanged; one TRAIN batch moved %d of %d scores\n",
+        NB, moved, NB);
     model_free(m);
 }
 

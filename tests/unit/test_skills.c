@@ -54,8 +54,8 @@ static void test_readme_figures(void **state)
     load_or_fail(0, &c);
     size_t n[3], pos[3];
     count_split(&c, "en", n, pos);
-    printf("English, spans <= %d tokens: %zu entities, %zu sentences, %zu events\n",
-           SKILL_MAX_SPAN, c.n_entities, c.n_sentences, c.n);
+    printf("English, spans <= %d tokens: %zu entities, %zu sentences, %zu events\n", SKILL_MAX_SPAN,
+           c.n_entities, c.n_sentences, c.n);
     printf("  train %zu candidates (%zu positive), dev %zu (%zu), test %zu (%zu)\n", n[0], pos[0],
            n[1], pos[1], n[2], pos[2]);
     assert_true(near((double)c.n_entities, 2700, 0.02));
@@ -256,10 +256,9 @@ static void make_tmpdir(void)
 
 static void remove_tmpdir(void)
 {
-    static const char *const files[] = {"skillspan/train.json", "skillspan/dev.json",
-                                        "skillspan/test.json",
-                                        "kompetencer/kompetencer_danish_train.conll",
-                                        "kompetencer/kompetencer_danish_test.conll"};
+    static const char *const files[] = {
+        "skillspan/train.json", "skillspan/dev.json", "skillspan/test.json",
+        "kompetencer/kompetencer_danish_train.conll", "kompetencer/kompetencer_danish_test.conll"};
     char p[512];
     for (size_t i = 0; i < ARRAY_LEN(files); i++) {
         snprintf(p, sizeof(p), "%s/%s", tmpdir, files[i]);
@@ -273,12 +272,12 @@ static void remove_tmpdir(void)
 }
 
 #define GOOD1                                                                                      \
-    "{\"idx\": 1, \"tokens\": [\"Python\", \"and\", \"SQL\", \"skills\"], \"tags_skill\": "      \
-    "[\"O\", \"O\", \"O\", \"O\"], \"tags_knowledge\": [\"B\", \"O\", \"B\", \"O\"], "           \
+    "{\"idx\": 1, \"tokens\": [\"Python\", \"and\", \"SQL\", \"skills\"], \"tags_skill\": "        \
+    "[\"O\", \"O\", \"O\", \"O\"], \"tags_knowledge\": [\"B\", \"O\", \"B\", \"O\"], "             \
     "\"source\": \"tech\"}\n"
 #define GOOD2                                                                                      \
-    "{\"idx\": 1, \"tokens\": [\"Machine\", \"learning\", \"is\", \"fun\"], \"tags_skill\": "    \
-    "[\"B\", \"I\", \"O\", \"O\"], \"tags_knowledge\": [\"O\", \"O\", \"O\", \"O\"], "           \
+    "{\"idx\": 1, \"tokens\": [\"Machine\", \"learning\", \"is\", \"fun\"], \"tags_skill\": "      \
+    "[\"B\", \"I\", \"O\", \"O\"], \"tags_knowledge\": [\"O\", \"O\", \"O\", \"O\"], "             \
     "\"source\": \"tech\"}\r\n"
 
 static void test_malformed_input(void **state)
@@ -289,25 +288,25 @@ static void test_malformed_input(void **state)
     buf_init(&t);
     const char *lines[] = {
         GOOD1,
-        "{\"idx\": 2, \"tokens\": [\"a\", \"b\"\n",                                  /* bad JSON */
-        "{\"idx\": 2, \"tokens\": [\"a\", \"b\"], \"tags_skill\": [\"O\"], "         /* length */
+        "{\"idx\": 2, \"tokens\": [\"a\", \"b\"\n",                          /* bad JSON */
+        "{\"idx\": 2, \"tokens\": [\"a\", \"b\"], \"tags_skill\": [\"O\"], " /* length */
         "\"tags_knowledge\": [\"O\", \"O\"], \"source\": \"tech\"}\n",
-        "{\"idx\": 2, \"tokens\": [\"a\"], \"tags_skill\": [\"X\"], "                /* tag */
+        "{\"idx\": 2, \"tokens\": [\"a\"], \"tags_skill\": [\"X\"], " /* tag */
         "\"tags_knowledge\": [\"O\"], \"source\": \"tech\"}\n",
-        "{\"idx\": 2, \"tokens\": [7], \"tags_skill\": [\"O\"], "                    /* token */
+        "{\"idx\": 2, \"tokens\": [7], \"tags_skill\": [\"O\"], " /* token */
         "\"tags_knowledge\": [\"O\"], \"source\": \"tech\"}\n",
-        "{\"idx\": 2, \"tokens\": [\"a\"], \"tags_skill\": [\"O\"], "                /* source */
+        "{\"idx\": 2, \"tokens\": [\"a\"], \"tags_skill\": [\"O\"], " /* source */
         "\"tags_knowledge\": [\"O\"]}\n",
-        "{\"idx\": -4, \"tokens\": [\"a\"], \"tags_skill\": [\"O\"], "               /* idx */
+        "{\"idx\": -4, \"tokens\": [\"a\"], \"tags_skill\": [\"O\"], " /* idx */
         "\"tags_knowledge\": [\"O\"], \"source\": \"tech\"}\n",
-        "[1, 2, 3]\n",                                                                /* array */
-        "{\"idx\": 2, \"tokens\": [], \"tags_skill\": [], "                          /* empty */
+        "[1, 2, 3]\n",                                      /* array */
+        "{\"idx\": 2, \"tokens\": [], \"tags_skill\": [], " /* empty */
         "\"tags_knowledge\": [], \"source\": \"tech\"}\n",
-        "{\"idx\": 2, \"tokens\": [\"a\\u0000b\"], \"tags_skill\": [\"O\"], "         /* NUL */
+        "{\"idx\": 2, \"tokens\": [\"a\\u0000b\"], \"tags_skill\": [\"O\"], " /* NUL */
         "\"tags_knowledge\": [\"O\"], \"source\": \"tech\"}\n",
-        "{\"idx\": 2, \"tokens\": [\"\xff\xfe\"], \"tags_skill\": [\"O\"], "          /* UTF-8 */
+        "{\"idx\": 2, \"tokens\": [\"\xff\xfe\"], \"tags_skill\": [\"O\"], " /* UTF-8 */
         "\"tags_knowledge\": [\"O\"], \"source\": \"tech\"}\n",
-        "\n",                                                                /* blank: ok */
+        "\n", /* blank: ok */
         GOOD2,
     };
     for (size_t i = 0; i < ARRAY_LEN(lines); i++)
@@ -323,7 +322,7 @@ static void test_malformed_input(void **state)
     write_text("skillspan/dev.json",
                "{\"idx\": 1, \"tokens\": [\"We\", \"use\", \"python\", \"daily\"], \"tags_skill\": "
                "[\"O\", \"O\", \"O\", \"O\"], \"tags_knowledge\": [\"O\", \"O\", \"O\", \"O\"], "
-               "\"source\": \"house\"}");                                 /* no final newline */
+               "\"source\": \"house\"}"); /* no final newline */
     write_text("skillspan/test.json",
                "{\"idx\": 2, \"tokens\": [\"SQL\", \"and\", \"Machine\", \"Learning\"], "
                "\"tags_skill\": [\"O\", \"O\", \"O\", \"O\"], \"tags_knowledge\": [\"B\", \"O\", "
@@ -373,11 +372,11 @@ static void test_malformed_input(void **state)
                "Du\tO\tO\n"
                "har\tO\tO\n"
                "\xc3\x98konomi\tO\tB-Knowledge\n"
-               "\xc2\x95\tUdd\tO\n"          /* tag column holds a word */
-               "O\tO\t\n"                   /* empty knowledge tag */
-               "only two\tO\n"              /* two fields */
-               "\tO\tO\n"                   /* empty token */
-               "bad\xc3\tO\tO\n"            /* truncated UTF-8 */
+               "\xc2\x95\tUdd\tO\n" /* tag column holds a word */
+               "O\tO\t\n"           /* empty knowledge tag */
+               "only two\tO\n"      /* two fields */
+               "\tO\tO\n"           /* empty token */
+               "bad\xc3\tO\tO\n"    /* truncated UTF-8 */
                "\t\t\n"
                "SQL\tO\tB-Knowledge\n"
                "\n\n");

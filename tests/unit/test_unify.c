@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *files[] = {"schemas/job_view.avsc", "schemas/job_apply.avsc", "schemas/inmail_response.avsc",
-                              "schemas/skill_annotation.avsc"};
+static const char *files[] = {"schemas/job_view.avsc", "schemas/job_apply.avsc",
+                              "schemas/inmail_response.avsc", "schemas/skill_annotation.avsc"};
 static const char *names[] = {"job_view", "job_apply", "inmail", "skill"};
 
 #define VIEW 1u
@@ -112,7 +112,8 @@ static void test_four_schemas(void **state)
             fail_msg("%s at slot %d, want %zu", want_fields[i].name, slot, i);
         const mts_field *f = &l->fields[slot];
         if (f->kind != want_fields[i].kind)
-            fail_msg("%s: kind %s want %s", f->name, field_kind_name(f->kind), field_kind_name(want_fields[i].kind));
+            fail_msg("%s: kind %s want %s", f->name, field_kind_name(f->kind),
+                     field_kind_name(want_fields[i].kind));
         if (f->task_mask != want_fields[i].mask)
             fail_msg("%s: task mask %llx want %llx", f->name, (unsigned long long)f->task_mask,
                      (unsigned long long)want_fields[i].mask);
@@ -139,7 +140,8 @@ static void test_four_schemas(void **state)
 
 #define R(name, fields) "{\"type\":\"record\",\"name\":\"" name "\",\"fields\":[" fields "]}"
 
-static mts_layout *unify2(const char *a, const char *b, char *err, size_t errlen, av_schema **sa, av_schema **sb)
+static mts_layout *unify2(const char *a, const char *b, char *err, size_t errlen, av_schema **sa,
+                          av_schema **sb)
 {
     *sa = av_schema_parse(a, err, errlen);
     *sb = av_schema_parse(b, err, errlen);
@@ -157,18 +159,22 @@ static const struct {
      R("Y", "{\"name\":\"member_id\",\"type\":\"string\"}"),
      "field member_id: task A has long (long), task B has member_id as string: incompatible kinds"},
     {"alias match with a conflicting kind", R("X", "{\"name\":\"m\",\"type\":\"long\"}"),
-     R("Y", "{\"name\":\"mid\",\"type\":{\"type\":\"array\",\"items\":\"long\"},\"aliases\":[\"m\"]}"),
+     R("Y",
+       "{\"name\":\"mid\",\"type\":{\"type\":\"array\",\"items\":\"long\"},\"aliases\":[\"m\"]}"),
      "field m: task A has long (long), task B has mid as long[]"},
     {"array of records", R("X", "{\"name\":\"a\",\"type\":\"long\"}"),
-     R("Y", "{\"name\":\"r\",\"type\":{\"type\":\"array\",\"items\":" R("Z", "{\"name\":\"q\",\"type\":\"int\"}") "}}"),
+     R("Y", "{\"name\":\"r\",\"type\":{\"type\":\"array\",\"items\":" R(
+                "Z", "{\"name\":\"q\",\"type\":\"int\"}") "}}"),
      "task B: field r: arrays of record are not supported"},
     {"recursive record", R("X", "{\"name\":\"a\",\"type\":\"long\"}"),
      R("L", "{\"name\":\"v\",\"type\":\"int\"},{\"name\":\"next\",\"type\":\"L\"}"),
      "task B: record L is recursive at next."},
     {"union of string and long", R("X", "{\"name\":\"a\",\"type\":\"long\"}"),
-     R("Y", "{\"name\":\"u\",\"type\":[\"null\",\"string\",\"long\"]}"), "task B: field u: union branches"},
+     R("Y", "{\"name\":\"u\",\"type\":[\"null\",\"string\",\"long\"]}"),
+     "task B: field u: union branches"},
     {"two fields of one task on one slot", R("X", "{\"name\":\"a\",\"type\":\"long\"}"),
-     R("Y", "{\"name\":\"a\",\"type\":\"long\"},{\"name\":\"b\",\"type\":\"long\",\"aliases\":[\"a\"]}"),
+     R("Y",
+       "{\"name\":\"a\",\"type\":\"long\"},{\"name\":\"b\",\"type\":\"long\",\"aliases\":[\"a\"]}"),
      "task B: fields a and b both match layout field a"},
 };
 
@@ -180,7 +186,8 @@ static void test_conflicts(void **state)
         av_schema *a, *b;
         mts_layout *l = unify2(conflicts[i].a, conflicts[i].b, err, sizeof(err), &a, &b);
         if (l || !strstr(err, conflicts[i].want_err))
-            fail_msg("%s: got \"%s\", want \"%s\"", conflicts[i].name, l ? "(a layout)" : err, conflicts[i].want_err);
+            fail_msg("%s: got \"%s\", want \"%s\"", conflicts[i].name, l ? "(a layout)" : err,
+                     conflicts[i].want_err);
         av_schema_free(a);
         av_schema_free(b);
     }
@@ -192,18 +199,28 @@ static void test_rules(void **state)
     char err[512];
     av_schema *a, *b;
     mts_layout *l = unify2(
-        R("X", "{\"name\":\"member_id\",\"type\":\"long\"},"
-               "{\"name\":\"score\",\"type\":\"int\",\"default\":3},"
-               "{\"name\":\"ctx\",\"type\":" R("C", "{\"name\":\"device\",\"type\":\"string\",\"default\":\"web\"},"
-                                                     "{\"name\":\"pos\",\"type\":\"int\"}") "},"
-               "{\"name\":\"tags\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},"
-               "{\"name\":\"opt\",\"type\":[\"null\"," R("O", "{\"name\":\"w\",\"type\":\"double\"}") "],"
-               "\"default\":null}"),
+        R("X",
+          "{\"name\":\"member_id\",\"type\":\"long\"},"
+          "{\"name\":\"score\",\"type\":\"int\",\"default\":3},"
+          "{\"name\":\"ctx\",\"type\":" R(
+              "C",
+              "{\"name\":\"device\",\"type\":\"string\",\"default\":\"web\"},"
+              "{\"name\":\"pos\",\"type\":\"int\"}") "},"
+                                                     "{\"name\":\"tags\",\"type\":{\"type\":"
+                                                     "\"map\",\"values\":\"string\"}},"
+                                                     "{\"name\":\"opt\",\"type\":[\"null\"," R(
+                                                         "O", "{\"name\":\"w\",\"type\":"
+                                                              "\"double\"}") "],"
+                                                                             "\"default\":null}"),
         R("Y", "{\"name\":\"memberId\",\"type\":\"int\",\"aliases\":[\"member_id\"]},"
                "{\"name\":\"score\",\"type\":\"double\"},"
-               "{\"name\":\"ctx\",\"type\":" R("C2", "{\"name\":\"pos\",\"type\":\"long\"}") "},"
-               "{\"name\":\"dec\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":5,"
-               "\"scale\":1},\"default\":\"\\u0001\"}"),
+               "{\"name\":\"ctx\",\"type\":" R(
+                   "C2",
+                   "{\"name\":\"pos\",\"type\":\"long\"}") "},"
+                                                           "{\"name\":\"dec\",\"type\":{\"type\":"
+                                                           "\"bytes\",\"logicalType\":\"decimal\","
+                                                           "\"precision\":5,"
+                                                           "\"scale\":1},\"default\":\"\\u0001\"}"),
         err, sizeof(err), &a, &b);
     if (!l)
         fail_msg("%s", err);

@@ -137,11 +137,11 @@ static int events_equal(const gen_event *a, const gen_event *b)
            a->job_id == b->job_id && a->recruiter_id == b->recruiter_id &&
            a->timestamp_ms == b->timestamp_ms && a->label == b->label &&
            a->member_seniority == b->member_seniority &&
-           !strcmp(a->member_region, b->member_region) &&
-           a->has_intent == b->has_intent && a->search_intent == b->search_intent &&
-           a->position == b->position && a->device == b->device &&
-           a->seconds_on_page == b->seconds_on_page && a->easy_apply == b->easy_apply &&
-           a->message_length == b->message_length && a->n_skills == b->n_skills &&
+           !strcmp(a->member_region, b->member_region) && a->has_intent == b->has_intent &&
+           a->search_intent == b->search_intent && a->position == b->position &&
+           a->device == b->device && a->seconds_on_page == b->seconds_on_page &&
+           a->easy_apply == b->easy_apply && a->message_length == b->message_length &&
+           a->n_skills == b->n_skills &&
            !memcmp(a->skills, b->skills, sizeof(int64_t) * (size_t)a->n_skills);
 }
 
@@ -325,7 +325,7 @@ static void test_intent_drives_applies(void **state)
     double vlo = (double)pv[0] / nv[0], vhi = (double)pv[1] / nv[1];
     printf("apply rate: intent <= 0.5 %.4f, > 0.5 %.4f; view rate %.4f vs %.4f\n", lo, hi, vlo,
            vhi);
-    assert_true(hi > 1.8 * lo);            /* strong effect on applies */
+    assert_true(hi > 1.8 * lo);                /* strong effect on applies */
     assert_true(vhi > vlo && vhi < 1.6 * vlo); /* weaker on views */
 
     /* the attributes are the member's: same member, same attributes */
