@@ -29,6 +29,7 @@ scripts/kafka.sh topics jobs.views:4 jobs.applies:2 inmail.responses:2 skills.an
 # A fresh consumer group each run, so the demo always learns from its own events.
 conf=run/demo.conf
 scripts/mkconf.sh "$conf" "" 127.0.0.1:19092
+rm -rf run/mtlstream.state   # its checkpoints: offsets of the topics wiped above
 sed -i "s#group_id = \"mtlstream-group\"#group_id = \"demo-$$\"#" "$conf"
 
 echo "== starting the service (log: run/demo-service.log)"
