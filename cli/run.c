@@ -342,6 +342,7 @@ int run_main(int argc, char **argv)
     int64_t next_status = mono_ms() + cfg.status_interval_s * 1000LL;
     int64_t started = mono_ms();
     s.last_ckpt_ms = started;
+    int64_t last_snapshot = started;
     while (run) {
         intake_poll(s.in, 50);
         if (intake_batch_ready(s.in))
@@ -352,6 +353,14 @@ int run_main(int argc, char **argv)
             budget = budget < 1 ? 1 : budget > INT_MAX ? INT_MAX : budget;
             publisher_publish_dirty(s.pub, s.model, (int)budget, now + PUBLISH_ROUND_BOUND_MS);
             next_publish = now + cfg.publish_interval_ms;
+        }
+        if (cfg.snapshot_interval_s > 0 &&
+            now - last_snapshot >= cfg.snapshot_interval_s * 1000LL) {
+            /* every entity due again: the next rounds publish them within the rate bound */
+            model_mark_all_dirty(s.model, ENTITY_MEMBER);
+            model_mark_all_dirty(s.model, ENTITY_COMPANY);
+            last_snapshot = now;
+            log_info("snapshot: every embedding is due for publication again");
         }
         if (kafka_fatal_error(err, sizeof(err))) {
             log_err("fatal Kafka client error, stopping: %s", err);

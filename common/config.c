@@ -81,6 +81,8 @@ static const setting settings[] = {
      "publish rate bound", 1},
     {"output.flush_timeout_ms", S_INT, 0, 600000, "10000", F(flush_timeout_ms),
      "bound on the final flush", 1},
+    {"output.snapshot_interval_s", S_INT, 0, 604800, "3600", F(snapshot_interval_s),
+     "republish every embedding this often (0: never)", 1},
 };
 
 /* Sections and lists parsed by hand; any other top-level name is refused. */

@@ -85,6 +85,7 @@ typedef struct {
     int output_schema_id;
     int publish_interval_ms;
     int publish_max_per_s;
+    int snapshot_interval_s; /* republish every embedding this often; 0: never */
     int flush_timeout_ms;
 } mts_config;
 
