@@ -12,6 +12,7 @@
  * old sightings fade: memory independent of how many distinct ids pass.
  * A collision can only admit an id early, never give two ids one row. */
 #include "model/dyntable.h"
+#include "model/rowgrad.h"
 
 #include "common/util.h"
 
@@ -248,27 +249,13 @@ int32_t dyntable_lookup(dyntable *t, int64_t id, int64_t now, int create)
 
 float *dyntable_grad(dyntable *t, int32_t row)
 {
-    size_t d = (size_t)t->dim;
-    if (t->grad_slot[row] >= 0)
-        return t->grad + (size_t)t->grad_slot[row] * d;
-    if (t->n_touched == t->touched_cap) {
-        t->touched_cap = t->touched_cap ? t->touched_cap * 2 : 256;
-        t->touched = xrealloc(t->touched, t->touched_cap * sizeof(uint32_t));
-        t->grad = xrealloc(t->grad, t->touched_cap * d * sizeof(float));
-    }
-    uint32_t k = t->n_touched++;
-    t->touched[k] = (uint32_t)row;
-    t->grad_slot[row] = (int32_t)k;
-    float *g = t->grad + k * d;
-    memset(g, 0, d * sizeof(float));
-    return g;
+    return rowgrad_get(t->grad_slot, &t->touched, &t->grad, &t->n_touched, &t->touched_cap,
+                       (size_t)t->dim, row);
 }
 
 void dyntable_clear_grad(dyntable *t)
 {
-    for (uint32_t k = 0; k < t->n_touched; k++)
-        t->grad_slot[t->touched[k]] = -1;
-    t->n_touched = 0;
+    rowgrad_clear(t->grad_slot, t->touched, &t->n_touched);
 }
 
 void dyntable_update(dyntable *t, mtl_optim_kind kind, float lr, int state)

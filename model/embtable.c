@@ -8,6 +8,7 @@
  * Rows grow by doubling up to the fixed capacity, so a table configured for
  * a million rows costs memory only for the rows it has seen. */
 #include "model/embtable.h"
+#include "model/rowgrad.h"
 
 #include "common/util.h"
 #include "model/optim.h"
@@ -141,27 +142,13 @@ int32_t embtable_get(embtable *t, int64_t id)
 
 float *embtable_grad(embtable *t, int32_t row)
 {
-    size_t d = (size_t)t->dim;
-    if (t->grad_slot[row] >= 0)
-        return t->grad + (size_t)t->grad_slot[row] * d;
-    if (t->n_touched == t->touched_cap) {
-        t->touched_cap = t->touched_cap ? t->touched_cap * 2 : 256;
-        t->touched = xrealloc(t->touched, t->touched_cap * sizeof(uint32_t));
-        t->grad = xrealloc(t->grad, t->touched_cap * d * sizeof(float));
-    }
-    uint32_t k = t->n_touched++;
-    t->touched[k] = (uint32_t)row;
-    t->grad_slot[row] = (int32_t)k;
-    float *g = t->grad + k * d;
-    memset(g, 0, d * sizeof(float));
-    return g;
+    return rowgrad_get(t->grad_slot, &t->touched, &t->grad, &t->n_touched, &t->touched_cap,
+                       (size_t)t->dim, row);
 }
 
 void embtable_clear_grad(embtable *t)
 {
-    for (uint32_t k = 0; k < t->n_touched; k++)
-        t->grad_slot[t->touched[k]] = -1;
-    t->n_touched = 0;
+    rowgrad_clear(t->grad_slot, t->touched, &t->n_touched);
 }
 
 void embtable_adagrad(embtable *t, float lr, float eps)
