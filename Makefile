@@ -95,9 +95,9 @@ bench: mtlstream $(TOOL_BIN)
 	bench/run.sh
 
 # The multitask experiment of docs/multitask.md: held-out InMail AUC of
-# single-task, joint and iterative training by task correlation (5 seeds).
+# single-task, joint and iterative training by task correlation (10 seeds, ~3 min).
 mtl-experiment: $(BUILD)/tests/exp_mtl
-	$(BUILD)/tests/exp_mtl 5 4000 3
+	$(BUILD)/tests/exp_mtl 10 4000 10 1000
 
 asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/mtlstream OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
@@ -172,4 +172,4 @@ format:
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz mtlstream
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -174,6 +174,7 @@ struct mtl_net {
     float *bw;  /* (bcap) weight of each row (example weight x importance x pos_weight) */
     float step_loss[MTL_MAX_TASKS];   /* float copy for uncertainty_forward */
     double step_lossd[MTL_MAX_TASKS]; /* the same in double (the loss returned) */
+    float step_coef[MTL_MAX_TASKS];   /* each task's weight in the last joint loss */
     int step_n[MTL_MAX_TASKS];
     mtl_example *sel; /* (bcap) rows kept by sampling / of one task */
 };
@@ -1175,13 +1176,31 @@ static void table_grad(mtl_net *net, node *nd, int state)
     }
 }
 
+/* Task t's pull on a shared component: its weight w[t] over the largest
+ * weight among the component's users (1 when all weigh the same, 0 when all
+ * weigh 0). Where a task keeps its own adaptive optimizer state on a shared
+ * component - a shared table's row-wise Adagrad accumulators in joint
+ * training, every shared component in iterative training - the state
+ * normalises away a weight multiplied into the gradient, so the weight
+ * scales the task's step there instead; otherwise loss_weight could not make
+ * a task pull less on what it shares. */
+static float pull(const mtl_net *net, const node *nd, const float *w, int t)
+{
+    float mx = 0;
+    for (int u = 0; u < net->n_tasks; u++)
+        if ((nd->users >> u & 1u) && w[u] > mx)
+            mx = w[u];
+    return mx > 0 ? w[t] / mx : 0.0f;
+}
+
 /* Joint step of a shared table: each user task's share of the gradient
  * (its rows' contributions) is applied with its own row-wise Adagrad
- * accumulator, as iterative training does. One accumulator for all tasks
- * would let the tasks with few rows per batch - whose per-task-mean losses
- * give each of their rows a large gradient - inflate every shared row's
- * accumulator and shrink the frequent tasks' steps. SGD is linear in the
- * gradient, so it takes the summed gradient in one step. */
+ * accumulator, as iterative training does, and scaled by the task's pull.
+ * One accumulator for all tasks would let the tasks with few rows per
+ * batch - whose per-task-mean losses give each of their rows a large
+ * gradient - inflate every shared row's accumulator and shrink the frequent
+ * tasks' steps. SGD is linear in the gradient (which carries the weights),
+ * so it takes the summed gradient in one step. */
 static void table_step(mtl_net *net, node *nd, mtl_optim_kind k, float lr)
 {
     if (k == OPT_SGD || nd->n_states == 1) {
@@ -1191,7 +1210,11 @@ static void table_step(mtl_net *net, node *nd, mtl_optim_kind k, float lr)
     dyntable_clear_grad(&nd->tab);
     for (int s = 0; s < nd->n_states; s++) {
         table_grad(net, nd, s);
-        dyntable_update(&nd->tab, k, lr, s);
+        int t = 0;
+        while (t < net->n_tasks && !((nd->users >> t & 1u) && nd->state_of[t] == s))
+            t++;
+        float p = t < net->n_tasks ? pull(net, nd, net->step_coef, t) : 1.0f;
+        dyntable_update(&nd->tab, k, lr * p, s);
     }
 }
 
@@ -1521,6 +1544,7 @@ static double run(mtl_net *net, const mtl_example *ex, int B, int task_step, int
                 total += coef[t] * net->step_lossd[t];
         }
     }
+    memcpy(net->step_coef, coef, sizeof(coef));
     /* distillation: the student's logit on the teacher's side of zero */
     int S = net->student, T = net->teacher;
     float dscale = 0;
@@ -1643,6 +1667,14 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         mtl_optim_kind k = shared && task_step < 0 ? net->shared_opt : net->tasks[owner].opt;
         float lr = shared && task_step < 0 ? net->shared_lr : net->tasks[owner].lr;
         float tlr = shared && task_step < 0 ? net->shared_table_lr : net->tasks[owner].table_lr;
+        if (shared && task_step >= 0) { /* iterative: the task's pull on what it shares */
+            float w[MTL_MAX_TASKS];
+            for (int t = 0; t < net->n_tasks; t++)
+                w[t] = net->tasks[t].loss_weight;
+            float p = pull(net, nd, w, task_step);
+            lr *= p;
+            tlr *= p;
+        }
         if (nd->has_tab && task_step < 0)
             table_step(net, nd, k, tlr);
         else if (nd->has_tab)

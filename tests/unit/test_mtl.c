@@ -638,6 +638,66 @@ static void test_sampling_calibrated(void **state)
     assert_true(fabs(without - 0.2) < 0.03);
 }
 
+/* ---- loss_weight: a task's pull on the components it shares ---- */
+/* One step on a batch of task a (member 1) and task b (member 2) over one
+ * shared member/company pair; returns member 2's shared row after it. */
+static void pull_run(const char *mech, double wb, float *row2, float *row1)
+{
+    char cfg[2000], err[256];
+    const char *tw =
+        "m = ( { type = \"embedding\"; input = \"member_id\"; dim = 4; init = 0.1; } ); "
+        "c = ( { type = \"embedding\"; input = \"company_id\"; dim = 4; init = 0.1; } );";
+    snprintf(
+        cfg, sizeof(cfg),
+        "multitask = { mechanism = \"%s\"; seed = 5; shared_optimizer = \"adagrad\"; "
+        "shared_table_lr = 0.1; tasks = ( "
+        "{ name = \"a\"; optimizer = \"adagrad\"; table_lr = 0.1; model = { %s head = { type = "
+        "\"dot\"; }; }; }, "
+        "{ name = \"b\"; loss_weight = %g; optimizer = \"adagrad\"; table_lr = 0.1; model = { %s "
+        "head = { type = \"dot\"; }; }; } ); publish = { member = \"a.m\"; }; };",
+        mech, tw, wb, tw);
+    mtl_net *n = mtl_new_from_string(cfg, err, sizeof(err));
+    assert_non_null(n);
+    int im = mtl_input_index(n, "member_id"), ic = mtl_input_index(n, "company_id");
+    mtl_value v[16][2];
+    mtl_example ex[16];
+    for (int i = 0; i < 16; i++) {
+        v[i][im] = (mtl_value){.id = i < 8 ? 1 : 2};
+        v[i][ic] = (mtl_value){.id = 10 + i % 3};
+        ex[i] = (mtl_example){.task = i < 8 ? 0 : 1, .label = i % 2, .weight = 1, .in = v[i]};
+    }
+    assert_int_equal(mtl_train_batch(n, ex, 16, err, sizeof(err)), 0);
+    int p = mtl_publish_index(n, "member");
+    assert_int_equal(mtl_publish_embed(n, p, 2, row2), 0);
+    assert_int_equal(mtl_publish_embed(n, p, 1, row1), 0);
+    mtl_free(n);
+}
+
+static void test_loss_weight_pull(void **state)
+{
+    const char *mechs[] = {"joint", "iterative"};
+    for (int k = 0; k < 2; k++) {
+        float r0[4], r5[4], r1[4], a0[4], a5[4], a1[4];
+        pull_run(mechs[k], 0.0, r0, a0);
+        pull_run(mechs[k], 0.5, r5, a5);
+        pull_run(mechs[k], 1.0, r1, a1);
+        double worst = 0, moved = 0;
+        for (int j = 0; j < 4; j++) {
+            /* rows start equal (same seed): weight 0 leaves b's row where it started */
+            double full = r1[j] - r0[j], half = r5[j] - r0[j];
+            moved = fmax(moved, fabs(full));
+            worst = fmax(worst, fabs(half - 0.5 * full));
+            assert_true(memcmp(&a0[j], &a1[j], sizeof(float)) == 0); /* a's row: a's pull only */
+            assert_true(memcmp(&a0[j], &a5[j], sizeof(float)) == 0);
+        }
+        printf("figure: %s: b's step on a shared row with loss_weight 1 moves it up to %.4f; "
+               "weight 0.5 moves it half as far (largest deviation %.1e)\n",
+               mechs[k], moved, worst);
+        assert_true(moved > 1e-3);
+        assert_true(worst < 1e-6);
+    }
+}
+
 /* ---- transfer: the high-correlation case of the experiment, smaller ---- */
 static void test_transfer_high_correlation(void **state)
 {
@@ -680,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_bad_rows),
         cmocka_unit_test(test_sampling_calibrated),
+        cmocka_unit_test(test_loss_weight_pull),
         cmocka_unit_test(test_transfer_high_correlation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
