@@ -2,11 +2,10 @@
  *
  * Each layer is wrapped as a scalar loss L = <R, out> with a fixed random R
  * (so dL/dout = R), its backward gives the analytic gradient, and every
- * input/parameter element is perturbed by +-eps. Relative error is
- * |analytic - numeric| / max(|analytic| + |numeric|, FLOOR): the floor keeps
- * float rounding on near-zero gradients from counting as failure. Inputs of
- * ReLU and hinge are kept away from their kinks. The whole affinity and
- * skill models are checked the same way on their real loss. */
+ * input/parameter element is perturbed by +-eps (gradcheck.h: one step size,
+ * relative error with floor FLOOR). Inputs of ReLU and hinge are kept away
+ * from their kinks. The whole affinity and skill models are checked the same
+ * way on their real loss. Losses here are float-valued, like the models'. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +16,7 @@
 #include "model/affinity.h"
 #include "model/layers.h"
 #include "model/skill.h"
+#include "gradcheck.h"
 #include "model_test_layout.h"
 
 #include <math.h>
@@ -25,8 +25,6 @@
 
 #define FLOOR 1e-2
 #define TOL 1e-2
-
-typedef float (*loss_fn)(void *ctx);
 
 static mts_rng rng;
 
@@ -43,45 +41,17 @@ static void fill_away(float *a, int n)
         a[i] = (rng_uniform(&rng) < 0.5 ? -1.0f : 1.0f) * (0.2f + 0.8f * (float)rng_uniform(&rng));
 }
 
-static double dot(const float *a, const float *b, int n)
-{
-    double s = 0;
-    for (int i = 0; i < n; i++)
-        s += (double)a[i] * b[i];
-    return s;
-}
-
-static double check(const char *what, float *param, int n, const float *grad, loss_fn f, void *ctx,
-                    float eps)
-{
-    double worst = 0;
-    for (int i = 0; i < n; i++) {
-        float save = param[i];
-        param[i] = save + eps;
-        double lp = f(ctx);
-        param[i] = save - eps;
-        double lm = f(ctx);
-        param[i] = save;
-        double num = (lp - lm) / (2.0 * eps);
-        double err = fabs(num - grad[i]) / fmax(fabs(num) + fabs(grad[i]), FLOOR);
-        if (err > worst)
-            worst = err;
-    }
-    printf("  %-34s n=%4d  max rel err %.2e\n", what, n, worst);
-    return worst;
-}
-
 /* ---- dense ---- */
 enum { DB = 3, DC = 5, DOC = 4 };
 typedef struct {
     float inp[DB * DC], w[DOC * DC], b[DOC], out[DB * DOC], R[DB * DOC];
 } dense_ctx;
 
-static float dense_loss(void *p)
+static double dense_loss(void *p)
 {
     dense_ctx *c = p;
     dense_forward(c->out, c->inp, c->w, c->b, DB, DC, DOC);
-    return (float)dot(c->out, c->R, DB * DOC);
+    return (float)gc_dot(c->out, c->R, DB * DOC);
 }
 
 static void test_dense(void **state)
@@ -94,9 +64,11 @@ static void test_dense(void **state)
     float dinp[DB * DC] = {0}, dw[DOC * DC] = {0}, db[DOC] = {0};
     dense_backward(dinp, dw, db, c.R, c.inp, c.w, DB, DC, DOC);
     double worst = 0;
-    worst = fmax(worst, check("dense d/inp", c.inp, DB * DC, dinp, dense_loss, &c, 1e-2f));
-    worst = fmax(worst, check("dense d/weight", c.w, DOC * DC, dw, dense_loss, &c, 1e-2f));
-    worst = fmax(worst, check("dense d/bias", c.b, DOC, db, dense_loss, &c, 1e-2f));
+    worst =
+        fmax(worst, gc_check("dense d/inp", c.inp, DB * DC, dinp, dense_loss, &c, 1e-2f, FLOOR));
+    worst =
+        fmax(worst, gc_check("dense d/weight", c.w, DOC * DC, dw, dense_loss, &c, 1e-2f, FLOOR));
+    worst = fmax(worst, gc_check("dense d/bias", c.b, DOC, db, dense_loss, &c, 1e-2f, FLOOR));
     assert_true(worst < TOL);
     /* the forward itself against a hand loop */
     dense_forward(c.out, c.inp, c.w, c.b, DB, DC, DOC);
@@ -115,11 +87,11 @@ typedef struct {
     float in[RN], out[RN], R[RN];
 } relu_ctx;
 
-static float relu_loss(void *p)
+static double relu_loss(void *p)
 {
     relu_ctx *c = p;
     relu_forward(c->out, c->in, RN);
-    return (float)dot(c->out, c->R, RN);
+    return (float)gc_dot(c->out, c->R, RN);
 }
 
 static void test_relu(void **state)
@@ -130,7 +102,7 @@ static void test_relu(void **state)
     relu_forward(c.out, c.in, RN);
     float din[RN] = {0};
     relu_backward(din, c.R, c.out, RN);
-    assert_true(check("relu d/in", c.in, RN, din, relu_loss, &c, 1e-2f) < TOL);
+    assert_true(gc_check("relu d/in", c.in, RN, din, relu_loss, &c, 1e-2f, FLOOR) < TOL);
     int zeros = 0;
     for (int i = 0; i < RN; i++)
         zeros += c.in[i] < 0 && din[i] == 0.0f && c.out[i] == 0.0f;
@@ -144,11 +116,11 @@ typedef struct {
     int task[HB];
 } head_ctx;
 
-static float head_loss(void *p)
+static double head_loss(void *p)
 {
     head_ctx *c = p;
     dot_head_forward(c->logit, c->dotv, c->m, c->c, c->task, c->scale, c->bias, HB, HD);
-    return (float)dot(c->logit, c->R, HB);
+    return (float)gc_dot(c->logit, c->R, HB);
 }
 
 static void test_dot_head(void **state)
@@ -165,10 +137,13 @@ static void test_dot_head(void **state)
     float dm[HB * HD] = {0}, dc[HB * HD] = {0}, ds[HT] = {0}, dbias[HT] = {0};
     dot_head_backward(dm, dc, ds, dbias, c.R, c.dotv, c.m, c.c, c.task, c.scale, HB, HD);
     double worst = 0;
-    worst = fmax(worst, check("dot head d/member", c.m, HB * HD, dm, head_loss, &c, 1e-2f));
-    worst = fmax(worst, check("dot head d/company", c.c, HB * HD, dc, head_loss, &c, 1e-2f));
-    worst = fmax(worst, check("dot head d/scale", c.scale, HT, ds, head_loss, &c, 1e-2f));
-    worst = fmax(worst, check("dot head d/bias", c.bias, HT, dbias, head_loss, &c, 1e-2f));
+    worst =
+        fmax(worst, gc_check("dot head d/member", c.m, HB * HD, dm, head_loss, &c, 1e-2f, FLOOR));
+    worst =
+        fmax(worst, gc_check("dot head d/company", c.c, HB * HD, dc, head_loss, &c, 1e-2f, FLOOR));
+    worst = fmax(worst, gc_check("dot head d/scale", c.scale, HT, ds, head_loss, &c, 1e-2f, FLOOR));
+    worst =
+        fmax(worst, gc_check("dot head d/bias", c.bias, HT, dbias, head_loss, &c, 1e-2f, FLOOR));
     assert_true(worst < TOL);
 }
 
@@ -178,7 +153,7 @@ typedef struct {
     float z[LB], y[LB], w[LB];
 } bce_ctx;
 
-static float bce_loss(void *p)
+static double bce_loss(void *p)
 {
     bce_ctx *c = p;
     return bce_forward(NULL, c->z, c->y, c->w, LB);
@@ -193,7 +168,7 @@ static void test_bce(void **state)
     fill(c.w, LB, 0.5f, 3);
     float dz[LB] = {0};
     bce_backward(dz, c.z, c.y, c.w, LB);
-    assert_true(check("weighted bce d/logit", c.z, LB, dz, bce_loss, &c, 1e-2f) < TOL);
+    assert_true(gc_check("weighted bce d/logit", c.z, LB, dz, bce_loss, &c, 1e-2f, FLOOR) < TOL);
     /* value against the textbook formula, and stability at huge logits */
     float z1 = 2.0f, y1 = 1.0f, w1 = 2.0f, l;
     bce_forward(&l, &z1, &y1, &w1, 1);
@@ -213,7 +188,7 @@ typedef struct {
     float s[LB], y[LB], w[LB];
 } hinge_ctx;
 
-static float hinge_loss(void *p)
+static double hinge_loss(void *p)
 {
     hinge_ctx *c = p;
     return hinge_forward(c->s, c->y, c->w, 1.0f, LB);
@@ -231,7 +206,7 @@ static void test_hinge(void **state)
     fill(c.w, LB, 0.5f, 2);
     float ds[LB] = {0};
     hinge_backward(ds, c.s, c.y, c.w, 1.0f, LB);
-    assert_true(check("hinge d/score", c.s, LB, ds, hinge_loss, &c, 1e-2f) < TOL);
+    assert_true(gc_check("hinge d/score", c.s, LB, ds, hinge_loss, &c, 1e-2f, FLOOR) < TOL);
     int inactive = 0;
     for (int i = 0; i < LB; i++)
         inactive += ds[i] == 0.0f;
@@ -245,11 +220,11 @@ typedef struct {
     int off[PB + 1];
 } pool_ctx;
 
-static float pool_loss(void *p)
+static double pool_loss(void *p)
 {
     pool_ctx *c = p;
     meanpool_forward(c->out, c->in, c->off, PB, PD);
-    return (float)dot(c->out, c->R, PB * PD);
+    return (float)gc_dot(c->out, c->R, PB * PD);
 }
 
 static void test_pool(void **state)
@@ -259,7 +234,7 @@ static void test_pool(void **state)
     fill(c.R, PB * PD, -1, 1);
     float din[PN * PD] = {0};
     meanpool_backward(din, c.R, c.off, PB, PD);
-    assert_true(check("meanpool d/in", c.in, PN * PD, din, pool_loss, &c, 1e-2f) < TOL);
+    assert_true(gc_check("meanpool d/in", c.in, PN * PD, din, pool_loss, &c, 1e-2f, FLOOR) < TOL);
     pool_loss(&c);
     for (int i = 0; i < PD; i++) {
         assert_float_equal(c.out[1 * PD + i], 0.0f, 0);
@@ -277,7 +252,7 @@ typedef struct {
     float y[AB], w[AB];
 } aff_ctx;
 
-static float aff_loss(void *p)
+static double aff_loss(void *p)
 {
     aff_ctx *c = p;
     return affinity_forward(&c->a, c->mid, c->cid, c->task, c->y, c->w, AB, 1);
@@ -318,8 +293,8 @@ static void test_affinity_model(void **state)
     };
     double worst = 0;
     for (size_t i = 0; i < ARRAY_LEN(t); i++)
-        worst = fmax(worst,
-                     check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.a.mem), aff_loss, &c, 1e-2f));
+        worst = fmax(worst, gc_check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.a.mem), aff_loss,
+                                     &c, 1e-2f, FLOOR));
     /* table rows: members 100 (3 uses) and 104 (1 use), company 901 */
     int64_t mids[2] = {100, 104};
     for (int k = 0; k < 2; k++) {
@@ -327,14 +302,15 @@ static void test_affinity_model(void **state)
         assert_true(r >= 0);
         float grow[6];
         memcpy(grow, embtable_grad(&c.a.members, r), sizeof(grow));
-        worst = fmax(worst, check(k ? "affinity d/member row 104" : "affinity d/member row 100",
-                                  embtable_row(&c.a.members, r), 6, grow, aff_loss, &c, 1e-2f));
+        worst = fmax(worst,
+                     gc_check(k ? "affinity d/member row 104" : "affinity d/member row 100",
+                              embtable_row(&c.a.members, r), 6, grow, aff_loss, &c, 1e-2f, FLOOR));
     }
     int32_t r = embtable_find(&c.a.companies, 901);
     float grow[6];
     memcpy(grow, embtable_grad(&c.a.companies, r), sizeof(grow));
-    worst = fmax(worst, check("affinity d/company row 901", embtable_row(&c.a.companies, r), 6,
-                              grow, aff_loss, &c, 1e-3f));
+    worst = fmax(worst, gc_check("affinity d/company row 901", embtable_row(&c.a.companies, r), 6,
+                                 grow, aff_loss, &c, 1e-3f, FLOOR));
     printf("  affinity model: largest relative error %.2e\n", worst);
     assert_true(worst < TOL);
     free(g);
@@ -352,7 +328,7 @@ typedef struct {
     float y[SB], w[SB];
 } skill_ctx;
 
-static float skill_loss(void *p)
+static double skill_loss(void *p)
 {
     skill_ctx *c = p;
     return skill_forward(&c->s, c->ent, c->dom, c->bk, c->off, c->pos, c->y, c->w, SB, 1);
@@ -438,13 +414,13 @@ static void test_skill_model(void **state)
     };
     double worst = 0;
     for (size_t i = 0; i < ARRAY_LEN(t); i++)
-        worst = fmax(
-            worst, check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.s.mem), skill_loss, &c, 1e-2f));
+        worst = fmax(worst, gc_check(t[i].name, t[i].p, t[i].n, g + (t[i].p - c.s.mem), skill_loss,
+                                     &c, 1e-2f, FLOOR));
     int32_t r = embtable_find(&c.s.entities, 10);
     float ge[4];
     memcpy(ge, embtable_grad(&c.s.entities, r), sizeof(ge));
-    worst = fmax(worst, check("skill d/entity row", embtable_row(&c.s.entities, r), 4, ge,
-                              skill_loss, &c, 1e-2f));
+    worst = fmax(worst, gc_check("skill d/entity row", embtable_row(&c.s.entities, r), 4, ge,
+                                 skill_loss, &c, 1e-2f, FLOOR));
     /* one bucket row of every bag (span, left, right, neighbours) of candidate 1 */
     for (int bag = 0; bag < SKILL_GROUPS; bag++) {
         assert_true(c.off[SKILL_GROUPS + bag + 1] > c.off[SKILL_GROUPS + bag] ||
@@ -455,8 +431,8 @@ static void test_skill_model(void **state)
         memcpy(ge, embtable_grad(&c.s.ngrams, r), sizeof(ge));
         char name[64];
         snprintf(name, sizeof(name), "skill d/bucket row, bag %d", bag);
-        worst =
-            fmax(worst, check(name, embtable_row(&c.s.ngrams, r), 4, ge, skill_loss, &c, 1e-2f));
+        worst = fmax(worst, gc_check(name, embtable_row(&c.s.ngrams, r), 4, ge, skill_loss, &c,
+                                     1e-2f, FLOOR));
     }
     /* the position features of candidate 1 as the model sees them */
     assert_float_equal(c.pos[SKILL_POS + 0], 1.0f, 0);     /* one word */

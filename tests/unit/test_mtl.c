@@ -4,11 +4,10 @@
  * Gradient checks: every new layer, loss and head, and the whole network's
  * loss in joint mode (fixed weights with distillation, uncertainty weights)
  * and iterative mode (hard and soft sharing), against central finite
- * differences in double-accumulated losses (each parameter at two step
- * sizes, the better counting, so a kink inside one step is not a failure).
- * Relative error is
- * |analytic - numeric| / max(|analytic| + |numeric|, FLOOR); the largest is
- * printed and asserted. */
+ * differences in double-accumulated losses (gradcheck.h; relative error with
+ * floor FLOOR). Layers at one step size; whole networks at three, the best
+ * counting, so a ReLU/hinge kink inside one step is not a failure. The
+ * largest error is printed and asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +22,7 @@
 #include "model/mtl.h"
 #include "model/mtl_layers.h"
 #include "../tools/mtl_world.h"
+#include "gradcheck.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,36 +39,6 @@ static void fill(float *a, int n, float lo, float hi)
         a[i] = lo + (hi - lo) * (float)rng_uniform(&rng);
 }
 
-static double dotd(const float *a, const float *b, int n)
-{
-    double s = 0;
-    for (int i = 0; i < n; i++)
-        s += (double)a[i] * b[i];
-    return s;
-}
-
-typedef double (*loss_fn)(void *ctx);
-
-static double check(const char *what, float *param, int n, const float *grad, loss_fn f, void *ctx,
-                    float eps)
-{
-    double worst = 0;
-    for (int i = 0; i < n; i++) {
-        float save = param[i];
-        param[i] = save + eps;
-        double lp = f(ctx);
-        param[i] = save - eps;
-        double lm = f(ctx);
-        param[i] = save;
-        double num = (lp - lm) / (2.0 * eps);
-        double e = fabs(num - grad[i]) / fmax(fabs(num) + fabs(grad[i]), FLOOR);
-        if (e > worst)
-            worst = e;
-    }
-    printf("  %-40s n=%5d  max rel err %.2e\n", what, n, worst);
-    return worst;
-}
-
 /* ---- bilinear head and row dot ---- */
 enum { BB = 4, B1 = 3, B2 = 5 };
 typedef struct {
@@ -79,7 +49,7 @@ static double bil_loss(void *p)
 {
     bil_ctx *c = p;
     bilinear_forward(c->logit, c->uM, c->u, c->v, c->M, c->bias, BB, B1, B2);
-    return dotd(c->logit, c->R, BB);
+    return gc_dot(c->logit, c->R, BB);
 }
 
 static void test_bilinear(void **state)
@@ -92,10 +62,10 @@ static void test_bilinear(void **state)
     bil_loss(&c);
     bilinear_backward(du, dv, dM, &db, c.R, c.uM, c.u, c.v, c.M, BB, B1, B2);
     double w = 0;
-    w = fmax(w, check("bilinear d/u", c.u, BB * B1, du, bil_loss, &c, 1e-2f));
-    w = fmax(w, check("bilinear d/v", c.v, BB * B2, dv, bil_loss, &c, 1e-2f));
-    w = fmax(w, check("bilinear d/M", c.M, B1 * B2, dM, bil_loss, &c, 1e-2f));
-    w = fmax(w, check("bilinear d/bias", &c.bias, 1, &db, bil_loss, &c, 1e-2f));
+    w = fmax(w, gc_check("bilinear d/u", c.u, BB * B1, du, bil_loss, &c, 1e-2f, FLOOR));
+    w = fmax(w, gc_check("bilinear d/v", c.v, BB * B2, dv, bil_loss, &c, 1e-2f, FLOOR));
+    w = fmax(w, gc_check("bilinear d/M", c.M, B1 * B2, dM, bil_loss, &c, 1e-2f, FLOOR));
+    w = fmax(w, gc_check("bilinear d/bias", &c.bias, 1, &db, bil_loss, &c, 1e-2f, FLOOR));
     assert_true(w < TOL);
     bil_loss(&c);
     /* forward against a hand loop */
@@ -116,7 +86,7 @@ static double rd_loss(void *p)
 {
     rd_ctx *c = p;
     rowdot_forward(c->out, c->a, c->c, BB, B2);
-    return dotd(c->out, c->R, BB);
+    return gc_dot(c->out, c->R, BB);
 }
 
 static void test_rowdot_concat(void **state)
@@ -125,8 +95,8 @@ static void test_rowdot_concat(void **state)
     fill(c.a, BB * B2, -1, 1), fill(c.c, BB * B2, -1, 1), fill(c.R, BB, -1, 1);
     float da[BB * B2] = {0}, dc[BB * B2] = {0};
     rowdot_backward(da, dc, c.R, c.a, c.c, BB, B2);
-    double w = fmax(check("rowdot d/a", c.a, BB * B2, da, rd_loss, &c, 1e-2f),
-                    check("rowdot d/c", c.c, BB * B2, dc, rd_loss, &c, 1e-2f));
+    double w = fmax(gc_check("rowdot d/a", c.a, BB * B2, da, rd_loss, &c, 1e-2f, FLOOR),
+                    gc_check("rowdot d/c", c.c, BB * B2, dc, rd_loss, &c, 1e-2f, FLOOR));
     assert_true(w < TOL);
     /* concat: forward places columns, backward returns them */
     float out[BB * 8] = {0}, back[BB * B2] = {0};
@@ -154,8 +124,8 @@ static void test_uncertainty(void **state)
     unc_ctx c = {{0.7f, 0.2f, 1.3f}, {0.1f, -0.5f, 0.8f}, {1, 1, 0}};
     float dL[3] = {0}, ds[3] = {0};
     uncertainty_backward(dL, ds, c.L, c.s, c.act, 3);
-    double w = fmax(check("uncertainty d/task loss", c.L, 3, dL, unc_loss, &c, 1e-3f),
-                    check("uncertainty d/log variance", c.s, 3, ds, unc_loss, &c, 1e-3f));
+    double w = fmax(gc_check("uncertainty d/task loss", c.L, 3, dL, unc_loss, &c, 1e-3f, FLOOR),
+                    gc_check("uncertainty d/log variance", c.s, 3, ds, unc_loss, &c, 1e-3f, FLOOR));
     assert_true(w < TOL);
     assert_float_equal(dL[2], 0, 0); /* inactive task: no gradient */
     assert_float_equal(unc_loss(&c), expf(-0.1f) * 0.7f + 0.1f + expf(0.5f) * 0.2f - 0.5f, 1e-5);
@@ -336,43 +306,24 @@ static double net_check(const char *what, const char *cfg, int step, int tasks)
     assert_true(n > 50 && n < 8192);
     for (size_t i = 0; i < n; i++)
         gcopy[i] = *g[i];
-    double worst = 0;
-    int nonzero = 0;
-    size_t wi = 0;
-    double wa = 0, wn = 0;
+    /* three step sizes, the best one counts: a ReLU or hinge kink inside
+     * a step spoils that difference only (kinks lie within 1e-3 of a
+     * parameter now and then); a wrong gradient spoils all three */
+    static const float steps[3] = {1e-2f, 1e-3f, 1e-4f};
+    gc_result r = {0};
     for (size_t i = 0; i < n; i++) {
-        /* three step sizes, the best one counts: a ReLU or hinge kink inside
-         * a step spoils that difference only (kinks lie within 1e-3 of a
-         * parameter now and then); a wrong gradient spoils all three */
-        float save = *w[i];
-        double num = 0, e = 1e9;
-        for (int k = 0; k < 3; k++) {
-            const float eps = k == 0 ? 1e-2f : k == 1 ? 1e-3f : 1e-4f;
-            *w[i] = save + eps;
-            double lp = net_loss(c);
-            *w[i] = save - eps;
-            double lm = net_loss(c);
-            *w[i] = save;
-            double nk = (lp - lm) / (2.0 * eps);
-            double ek = fabs(nk - gcopy[i]) / fmax(fabs(nk) + fabs(gcopy[i]), FLOOR);
-            if (ek < e)
-                e = ek, num = nk;
-        }
-        nonzero += fabs(gcopy[i]) > 1e-6;
-        if (e > worst) {
-            worst = e;
-            wi = i, wa = gcopy[i], wn = num;
-        }
+        double num, e = gc_element(w[i], gcopy[i], steps, 3, FLOOR, net_loss, c, &num);
+        gc_note(&r, i, e, gcopy[i], num);
     }
     printf(
-        "  %-40s n=%5zu (%d nonzero)  max rel err %.2e (param %zu: analytic %.5g numeric %.5g)\n",
-        what, n, nonzero, worst, wi, wa, wn);
-    printf("figure: gradcheck %s: %zu parameters, max rel err %.2e\n", what, n, worst);
-    assert_true(nonzero > 20);
+        "  %-40s n=%5zu (%zu nonzero)  max rel err %.2e (param %zu: analytic %.5g numeric %.5g)\n",
+        what, n, r.nonzero, r.worst, r.at, r.analytic, r.numeric);
+    printf("figure: gradcheck %s: %zu parameters, max rel err %.2e\n", what, n, r.worst);
+    assert_true(r.nonzero > 20);
     free(gcopy);
     mtl_free(c->net);
     free(c);
-    return worst;
+    return r.worst;
 }
 
 static void test_net_grad_joint(void **state)
