@@ -167,7 +167,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/mtlstream 2>/dev/null
 
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TOOL_SRC)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h tests/unit/*.h tests/tools/*.h) $(UNIT_SRC) $(TOOL_SRC)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz mtlstream

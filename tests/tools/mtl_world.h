@@ -32,7 +32,8 @@ typedef struct {
     float label;
 } mtlw_event;
 
-static inline void mtlw_init(mtlw_world *w, int n_members, int n_companies, int k, double rho, uint64_t seed)
+static inline void mtlw_init(mtlw_world *w, int n_members, int n_companies, int k, double rho,
+                             uint64_t seed)
 {
     w->n_members = n_members;
     w->n_companies = n_companies;
@@ -75,7 +76,8 @@ static inline mtlw_event mtlw_draw(mtlw_world *w, int task)
 {
     mtlw_event e;
     e.task = task;
-    int m = (int)rng_below(&w->rng, (uint64_t)w->n_members), c = (int)rng_below(&w->rng, (uint64_t)w->n_companies);
+    int m = (int)rng_below(&w->rng, (uint64_t)w->n_members),
+        c = (int)rng_below(&w->rng, (uint64_t)w->n_companies);
     e.member = 1000000 + m;
     e.company = 5000000 + c;
     double z = w->sharpness * mtlw_score(w, task, m, c) + (task == 0 ? -1.0 : -1.5);
@@ -126,10 +128,11 @@ static inline void mtlw_config(char *buf, size_t len, mtlw_mode mode, const char
                  "\"dot\"; }; }; }",
                  opts, tw[2], tw[3]);
     else
-        snprintf(task, sizeof(task),
-                 "{ name = \"inmail\"; label = \"accepted\"; loss_weight = 0.05; %s model = { %s %s "
-                 "%s %s head = { type = \"dot\"; lr = %s; }; }; }",
-                 opts, tw[0], tw[1], tw[2], tw[3], mode == MTLW_JOINT ? "0.04" : "0.1");
+        snprintf(
+            task, sizeof(task),
+            "{ name = \"inmail\"; label = \"accepted\"; loss_weight = 0.05; %s model = { %s %s "
+            "%s %s head = { type = \"dot\"; lr = %s; }; }; }",
+            opts, tw[0], tw[1], tw[2], tw[3], mode == MTLW_JOINT ? "0.04" : "0.1");
     snprintf(view, sizeof(view),
              "{ name = \"view\"; label = \"viewed\"; %s model = { %s %s head = { type = \"dot\"; "
              "}; }; }",
@@ -149,8 +152,9 @@ static inline void mtlw_config(char *buf, size_t len, mtlw_mode mode, const char
 /* Train on the stream (epochs passes, batch rows per step; iterative mode
  * gets per-task batches, joint mode mixed ones) and return the held-out AUC
  * of the InMail task on `test` fresh InMail events. NaN on failure. */
-static inline double mtlw_run(mtlw_world *w, mtlw_mode mode, const char *weighting, uint64_t seed, int inmail,
-                              int ratio, int epochs, int batch, int test, mtl_net **keep)
+static inline double mtlw_run(mtlw_world *w, mtlw_mode mode, const char *weighting, uint64_t seed,
+                              int inmail, int ratio, int epochs, int batch, int test,
+                              mtl_net **keep)
 {
     char cfg[8000], err[512];
     mtlw_config(cfg, sizeof(cfg), mode, weighting, seed);

@@ -76,16 +76,16 @@ enum {
 static inline mts_layout *test_layout_standard(void)
 {
     static const test_field f[F_COUNT] = {
-        {"member_id", FK_LONG},   {"company_id", FK_LONG},     {"viewed", FK_LONG},
-        {"applied", FK_LONG},     {"accepted", FK_LONG},       {"entity_id", FK_LONG},
-        {"tokens", FK_STRING_ARRAY}, {"span_start", FK_LONG},  {"span_end", FK_LONG},
-        {"domain", FK_STRING},    {"label", FK_LONG},          {"score", FK_DOUBLE},
+        {"member_id", FK_LONG},      {"company_id", FK_LONG}, {"viewed", FK_LONG},
+        {"applied", FK_LONG},        {"accepted", FK_LONG},   {"entity_id", FK_LONG},
+        {"tokens", FK_STRING_ARRAY}, {"span_start", FK_LONG}, {"span_end", FK_LONG},
+        {"domain", FK_STRING},       {"label", FK_LONG},      {"score", FK_DOUBLE},
     };
     return test_layout_new(f, F_COUNT);
 }
 
-static inline void test_task(model_config *c, const char *name, task_kind kind, const char *label, float lw,
-                             float pw)
+static inline void test_task(model_config *c, const char *name, task_kind kind, const char *label,
+                             float lw, float pw)
 {
     model_task_config *t = &c->tasks[c->n_tasks++];
     memset(t, 0, sizeof(*t));
@@ -101,8 +101,8 @@ static inline void test_task(model_config *c, const char *name, task_kind kind, 
 }
 
 /* An affinity row for task t with label field slot lab. v: (F_COUNT) storage. */
-static inline void test_affinity_row(mts_row *r, mts_value *v, int t, int lab, int64_t member, int64_t company,
-                                     int y)
+static inline void test_affinity_row(mts_row *r, mts_value *v, int t, int lab, int64_t member,
+                                     int64_t company, int y)
 {
     memset(r, 0, sizeof(*r));
     memset(v, 0, F_COUNT * sizeof(mts_value));

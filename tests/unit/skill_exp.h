@@ -52,8 +52,9 @@ static inline int skx_load(skx_data *d, const char *dir, char *err, size_t errle
     if (skills_load(dir, 1, &d->c, err, errlen) < 0)
         return -1;
     static const test_field f[X_COUNT] = {
-        {"entity_id", FK_LONG}, {"tokens", FK_STRING_ARRAY}, {"span_start", FK_LONG}, {"span_end", FK_LONG},
-        {"domain", FK_STRING},  {"label", FK_LONG},          {"split", FK_STRING},
+        {"entity_id", FK_LONG}, {"tokens", FK_STRING_ARRAY}, {"span_start", FK_LONG},
+        {"span_end", FK_LONG},  {"domain", FK_STRING},       {"label", FK_LONG},
+        {"split", FK_STRING},
     };
     d->layout = test_layout_new(f, X_COUNT);
     size_t n = d->c.n, ntok = 0;
@@ -92,7 +93,9 @@ static inline int skx_load(skx_data *d, const char *dir, char *err, size_t errle
         v[X_SPLIT].n = (uint32_t)strlen(split);
         d->rows[i].task = 0;
         d->rows[i].v = v;
-        d->dom[i] = !strcmp(e->domain, "tech") ? SKX_TECH : !strcmp(e->domain, "house") ? SKX_HOUSE : SKX_DA;
+        d->dom[i] = !strcmp(e->domain, "tech")    ? SKX_TECH
+                    : !strcmp(e->domain, "house") ? SKX_HOUSE
+                                                  : SKX_DA;
         d->skey[i] = mix64(hash64(e->doc_id, strlen(e->doc_id)) ^ ((uint64_t)e->split << 40) ^
                            (uint64_t)e->sentence_id);
     }
@@ -129,7 +132,8 @@ static inline int skx_kept(const skx_data *d, const skx_trainset *ts, size_t i)
     if (d->c.events[i].split != SKILL_SPLIT_TRAIN || !ts->use[d->dom[i]])
         return 0;
     if (d->dom[i] == SKX_HOUSE && ts->house_share < 1.0) {
-        double u = (double)(mix64(d->skey[i] ^ mix64(ts->sample_seed + 0x4853ULL)) >> 11) * 0x1.0p-53;
+        double u =
+            (double)(mix64(d->skey[i] ^ mix64(ts->sample_seed + 0x4853ULL)) >> 11) * 0x1.0p-53;
         return u < ts->house_share;
     }
     return 1;
@@ -160,7 +164,8 @@ static inline size_t skx_select(const skx_data *d, const skx_trainset *ts, size_
 
 /* Entity prior: score[i] = (pos_e + alpha p) / (n_e + alpha) for every
  * event, counts over the TRAIN events idx (n), p their positive rate. */
-static inline void skx_prior(const skx_data *d, const size_t *idx, size_t n, double alpha, float *score)
+static inline void skx_prior(const skx_data *d, const size_t *idx, size_t n, double alpha,
+                             float *score)
 {
     size_t ne = d->c.n_entities;
     double *pos = xcalloc(ne, sizeof(double)), *cnt = xcalloc(ne, sizeof(double)), tp = 0;
@@ -212,14 +217,15 @@ typedef int (*skx_epoch_fn)(mts_model *m, int epoch, void *ctx);
 /* A fresh model trained on idx (n) for `epochs` passes, each in a new
  * order drawn from seed, in batches of `batch` rows. NULL + err on a bad
  * config. */
-static inline mts_model *skx_train(const skx_data *d, const model_config *cfg, const size_t *idx, size_t n,
-                                   int epochs, int batch, uint64_t seed, skx_epoch_fn fn, void *ctx, char *err,
-                                   size_t errlen)
+static inline mts_model *skx_train(const skx_data *d, const model_config *cfg, const size_t *idx,
+                                   size_t n, int epochs, int batch, uint64_t seed, skx_epoch_fn fn,
+                                   void *ctx, char *err, size_t errlen)
 {
     model_config c = *cfg;
     c.seed = seed;
     c.n_tasks = 0;
-    test_task(&c, "skill", TASK_SKILL, "label", 1.0f, cfg->n_tasks ? cfg->tasks[0].pos_weight : 1.0f);
+    test_task(&c, "skill", TASK_SKILL, "label", 1.0f,
+              cfg->n_tasks ? cfg->tasks[0].pos_weight : 1.0f);
     mts_model *m = model_new(&c, d->layout, err, errlen);
     if (!m)
         return NULL;
