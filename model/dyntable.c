@@ -1,10 +1,10 @@
 /* dyntable.c - id-keyed embedding rows with admission, expiry and a hard cap.
  *
- * Lookup is open addressing with linear probing over a power-of-two slot
- * array kept at most half full; deletion (expiry) uses backward shifting,
- * so there are no tombstones and probe chains stay short however many ids
- * come and go. Freed rows go to a free list and are reused before new rows
- * are allocated; the row arrays grow by doubling up to the capacity, so the
+ * The row of an id is found through an idmap (model/idmap.h), sized for the
+ * allocated rows; expiry deletes the id from it (backward shift, so probe
+ * runs stay short however many ids come and go) and puts the row on a free
+ * list. Rows never move: freed rows are reused before new rows are
+ * allocated; the row arrays grow by doubling up to the capacity, so the
  * memory is bounded by the capacity whatever the id stream does.
  *
  * Admission counts sightings of row-less ids in a count-min sketch (the
@@ -72,37 +72,12 @@ void dyntable_free(dyntable *t)
     free(t->w);
     free(t->acc);
     free(t->free_rows);
-    free(t->slots);
+    idmap_free(&t->map);
     free(t->sketch);
     free(t->grad_slot);
     free(t->touched);
     free(t->grad);
     memset(t, 0, sizeof(*t));
-}
-
-static uint32_t slot_of(int64_t id, uint32_t mask)
-{
-    return (uint32_t)(mix64((uint64_t)id ^ 0x9e3779b97f4a7c15ULL) & mask);
-}
-
-static void slots_insert(dyntable *t, int64_t id, uint32_t row)
-{
-    uint32_t mask = t->nslots - 1;
-    uint32_t h = slot_of(id, mask);
-    while (t->slots[h].row)
-        h = (h + 1) & mask;
-    t->slots[h].id = id;
-    t->slots[h].row = row + 1;
-}
-
-static void rehash(dyntable *t, uint32_t nslots)
-{
-    free(t->slots);
-    t->slots = xcalloc(nslots, sizeof(dyntable_slot));
-    t->nslots = nslots;
-    for (uint32_t r = 0; r < t->top; r++)
-        if (t->last[r] != DYN_FREE)
-            slots_insert(t, t->ids[r], r);
 }
 
 static void grow(dyntable *t)
@@ -118,49 +93,12 @@ static void grow(dyntable *t)
     t->free_rows = xrealloc(t->free_rows, na * sizeof(uint32_t));
     t->grad_slot = xrealloc(t->grad_slot, na * sizeof(int32_t));
     t->alloc = na;
-    uint32_t ns = 16;
-    while (ns < 2 * (uint64_t)na)
-        ns *= 2;
-    if (ns != t->nslots)
-        rehash(t, ns);
+    idmap_reserve(&t->map, na);
 }
 
 int32_t dyntable_find(const dyntable *t, int64_t id)
 {
-    if (!t->nslots)
-        return -1;
-    uint32_t mask = t->nslots - 1;
-    for (uint32_t h = slot_of(id, mask);; h = (h + 1) & mask) {
-        const dyntable_slot *s = &t->slots[h];
-        if (!s->row)
-            return -1;
-        if (s->id == id)
-            return (int32_t)(s->row - 1);
-    }
-}
-
-/* Backward-shift deletion: after emptying a slot, move later entries of the
- * probe run back into the hole when their home position allows it. */
-static void slots_delete(dyntable *t, int64_t id)
-{
-    uint32_t mask = t->nslots - 1;
-    uint32_t h = slot_of(id, mask);
-    while (t->slots[h].row && t->slots[h].id != id)
-        h = (h + 1) & mask;
-    if (!t->slots[h].row)
-        return;
-    uint32_t hole = h;
-    for (uint32_t j = (hole + 1) & mask; t->slots[j].row; j = (j + 1) & mask) {
-        uint32_t home = slot_of(t->slots[j].id, mask);
-        /* j may move to hole if home is not cyclically within (hole, j] */
-        int stays = (hole <= j) ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!stays) {
-            t->slots[hole] = t->slots[j];
-            hole = j;
-        }
-    }
-    t->slots[hole].row = 0;
-    t->slots[hole].id = 0;
+    return idmap_find(&t->map, id);
 }
 
 uint32_t dyntable_expire(dyntable *t, int64_t now)
@@ -172,7 +110,7 @@ uint32_t dyntable_expire(dyntable *t, int64_t now)
     for (uint32_t r = 0; r < t->top; r++) {
         if (t->last[r] == DYN_FREE || now - t->last[r] <= t->ttl || t->grad_slot[r] >= 0)
             continue;
-        slots_delete(t, t->ids[r]);
+        idmap_delete(&t->map, t->ids[r]);
         t->last[r] = DYN_FREE;
         t->free_rows[t->n_free++] = r;
         t->n--;
@@ -243,7 +181,7 @@ int32_t dyntable_lookup(dyntable *t, int64_t id, int64_t now, int create)
     for (int i = 0; i < t->dim; i++)
         w[i] = (float)((2.0 * rng_uniform(&rng) - 1.0) * t->init_scale);
     memset(t->acc + (size_t)row * t->n_states, 0, (size_t)t->n_states * sizeof(float));
-    slots_insert(t, id, row);
+    idmap_insert(&t->map, id, row); /* absent, row < alloc, n <= capacity: cannot fail */
     return (int32_t)row;
 }
 
@@ -285,7 +223,7 @@ size_t dyntable_bytes(const dyntable *t)
     size_t d = (size_t)t->dim;
     size_t per_row = 2 * sizeof(int64_t) + d * sizeof(float) + (size_t)t->n_states * sizeof(float) +
                      sizeof(uint32_t) + sizeof(int32_t);
-    return (size_t)t->alloc * per_row + (size_t)t->nslots * sizeof(dyntable_slot) +
+    return (size_t)t->alloc * per_row + (size_t)t->map.nslots * sizeof(idmap_slot) +
            2 * (size_t)t->sketch_size +
            (size_t)t->touched_cap * (sizeof(uint32_t) + d * sizeof(float));
 }
@@ -295,13 +233,11 @@ size_t dyntable_bytes_bound(const dyntable *t)
     size_t d = (size_t)t->dim;
     size_t per_row = 2 * sizeof(int64_t) + d * sizeof(float) + (size_t)t->n_states * sizeof(float) +
                      sizeof(uint32_t) + sizeof(int32_t);
-    size_t ns = 16;
-    while (ns < 2 * (size_t)t->capacity)
-        ns *= 2;
+    size_t ns = idmap_nslots_for(t->capacity);
     size_t tc = 256; /* touched rows never exceed live rows; the slot array doubles */
     while (tc < t->capacity)
         tc *= 2;
-    return (size_t)t->capacity * per_row + ns * sizeof(dyntable_slot) + 2 * (size_t)t->sketch_size +
+    return (size_t)t->capacity * per_row + ns * sizeof(idmap_slot) + 2 * (size_t)t->sketch_size +
            tc * (sizeof(uint32_t) + d * sizeof(float));
 }
 
@@ -319,17 +255,10 @@ size_t dyntable_ids(const dyntable *t, int64_t *ids, size_t max)
 
 void dyntable_save(const dyntable *t, mts_buf *b)
 {
-    const uint32_t u32[] = {(uint32_t)t->dim,
-                            t->capacity,
-                            (uint32_t)t->admit,
-                            (uint32_t)t->n_states,
-                            t->n,
-                            t->alloc,
-                            t->top,
-                            t->n_free,
-                            t->nslots,
-                            t->sketch_size,
-                            t->sketch_adds};
+    const uint32_t u32[] = {
+        (uint32_t)t->dim, t->capacity, (uint32_t)t->admit, (uint32_t)t->n_states, t->n,
+        t->alloc,         t->top,      t->n_free,          t->map.nslots,         t->sketch_size,
+        t->sketch_adds};
     buf_append(b, u32, sizeof(u32));
     const int64_t i64[] = {t->ttl, t->last_sweep};
     buf_append(b, i64, sizeof(i64));
@@ -341,7 +270,7 @@ void dyntable_save(const dyntable *t, mts_buf *b)
     buf_append(b, t->w, top * d * sizeof(float));
     buf_append(b, t->acc, top * s * sizeof(float));
     buf_append(b, t->free_rows, (size_t)t->n_free * sizeof(uint32_t));
-    buf_append(b, t->slots, (size_t)t->nslots * sizeof(dyntable_slot));
+    buf_append(b, t->map.slots, (size_t)t->map.nslots * sizeof(idmap_slot));
     if (t->sketch)
         buf_append(b, t->sketch, 2 * (size_t)t->sketch_size);
 }
@@ -381,18 +310,14 @@ int dyntable_load(dyntable *t, const uint8_t *p, size_t len, size_t *pos, char *
                   t->n_states, (long long)t->ttl);
     if (t->alloc || t->n)
         LOAD_FAIL("table not empty before loading");
-    uint32_t want_slots = 16;
-    while (want_slots < 2 * (uint64_t)alloc)
-        want_slots *= 2;
     if (alloc > t->capacity || top > alloc || n > top || n_free != top - n ||
-        (alloc && nslots != want_slots) || (!alloc && nslots) ||
-        (t->sketch && u32[10] >= t->sketch_size))
+        nslots != idmap_nslots_for(alloc) || (t->sketch && u32[10] >= t->sketch_size))
         LOAD_FAIL("table counts inconsistent (rows %u, top %u, allocated %u, free %u, slots %u)", n,
                   top, alloc, n_free, nslots);
     size_t d = (size_t)t->dim, s = (size_t)t->n_states;
     /* everything must be in the input before anything is allocated */
     uint64_t bytes = (uint64_t)top * (16 + d * 4 + s * 4) + (uint64_t)n_free * 4 +
-                     (uint64_t)nslots * sizeof(dyntable_slot) +
+                     (uint64_t)nslots * sizeof(idmap_slot) +
                      (t->sketch ? 2 * (uint64_t)t->sketch_size : 0);
     if (*pos > len || bytes > len - *pos)
         LOAD_FAIL("table of %u rows truncated", top);
@@ -403,18 +328,18 @@ int dyntable_load(dyntable *t, const uint8_t *p, size_t len, size_t *pos, char *
         t->acc = xmalloc((size_t)alloc * s * sizeof(float));
         t->free_rows = xmalloc((size_t)alloc * sizeof(uint32_t));
         t->grad_slot = xmalloc((size_t)alloc * sizeof(int32_t));
-        t->slots = xmalloc((size_t)nslots * sizeof(dyntable_slot));
         for (uint32_t r = 0; r < alloc; r++)
             t->grad_slot[r] = -1;
     }
     t->alloc = alloc;
-    t->nslots = nslots;
+    idmap_reserve(&t->map, alloc); /* empty until the slots are checked below */
     take(p, len, pos, t->ids, top, 8);
     take(p, len, pos, t->last, top, 8);
     take(p, len, pos, t->w, (uint64_t)top * d, 4);
     take(p, len, pos, t->acc, (uint64_t)top * s, 4);
     take(p, len, pos, t->free_rows, n_free, 4);
-    take(p, len, pos, t->slots, nslots, sizeof(dyntable_slot));
+    const uint8_t *slot_bytes = p + *pos;
+    *pos += (size_t)nslots * sizeof(idmap_slot);
     if (t->sketch)
         take(p, len, pos, t->sketch, 2 * (uint64_t)t->sketch_size, 1);
     t->top = top; /* from here on the arrays are consistent enough to free */
@@ -437,18 +362,18 @@ int dyntable_load(dyntable *t, const uint8_t *p, size_t len, size_t *pos, char *
     }
     for (uint32_t k = 0; k < n_free; k++)
         t->grad_slot[t->free_rows[k]] = -1;
-    uint32_t filled = 0;
-    for (uint32_t h = 0; h < nslots; h++) {
-        const dyntable_slot *sl = &t->slots[h];
-        if (!sl->row)
-            continue;
-        if (sl->row > top || t->last[sl->row - 1] == DYN_FREE || t->ids[sl->row - 1] != sl->id)
-            LOAD_FAIL("table hash slot %u does not match its row", h);
-        filled++;
+    /* The slots are saved as they were (their layout depends on the order of
+     * insertions and expiries). idmap_load checks that they form a map: every
+     * row and id on one slot, each id reachable. Then it holds exactly the rows
+     * in use if it holds n ids and finds every row in use under its own id. */
+    char e[160];
+    if (idmap_load(&t->map, alloc, slot_bytes, nslots, e, sizeof(e))) {
+        idmap_reserve(&t->map, alloc);
+        LOAD_FAIL("table %s", e);
     }
-    if (filled != n)
-        LOAD_FAIL("table hash holds %u ids for %u rows", filled, n);
-    for (uint32_t r = 0; r < top; r++) /* every row in use is found under its own id */
+    if (t->map.n != n)
+        LOAD_FAIL("table hash holds %u ids for %u rows", t->map.n, n);
+    for (uint32_t r = 0; r < top; r++)
         if (t->last[r] != DYN_FREE && dyntable_find(t, t->ids[r]) != (int32_t)r)
             LOAD_FAIL("table id %lld is not found at its row", (long long)t->ids[r]);
     t->n = n;

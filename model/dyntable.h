@@ -23,16 +23,12 @@
 #define MTS_DYNTABLE_H
 
 #include "common/util.h"
+#include "model/idmap.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum { OPT_SGD, OPT_ADAGRAD, OPT_ADAM } mtl_optim_kind;
-
-typedef struct {
-    int64_t id;
-    uint32_t row; /* row + 1; 0 = empty slot */
-} dyntable_slot;
 
 typedef struct {
     int dim;
@@ -52,8 +48,7 @@ typedef struct {
     float *acc;          /* (alloc, n_states) row-wise Adagrad accumulators */
     uint32_t *free_rows; /* (alloc) rows freed by expiry */
     uint32_t n_free;
-    dyntable_slot *slots; /* (nslots) linear probing, backward-shift deletion */
-    uint32_t nslots;      /* power of two, >= 2 * alloc */
+    idmap map;            /* id -> row of the rows in use, rows reserved = alloc */
     uint8_t *sketch;      /* (2, sketch_size) admission counters; NULL when admit == 1 */
     uint32_t sketch_size; /* power of two */
     uint32_t sketch_adds; /* sightings since the last halving */

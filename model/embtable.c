@@ -1,12 +1,10 @@
 /* embtable.c - id-keyed embedding rows with sparse Adagrad.
  *
- * Lookup is open addressing with linear probing over a power-of-two slot
- * array; each slot stores the full id next to row+1, so two ids never share
- * a row (no hashing trick: an id is either found exactly or absent) and a
- * probe touches one cache line. The slot
- * array is kept at most half full and rebuilt when the row arrays grow.
- * Rows grow by doubling up to the fixed capacity, so a table configured for
- * a million rows costs memory only for the rows it has seen. */
+ * The row of an id is found through an idmap (model/idmap.h: the full id is
+ * stored, so two ids never share a row; no hashing trick), sized for the
+ * allocated rows. Rows are never removed and are numbered in creation
+ * order. Rows grow by doubling up to the fixed capacity, so a table
+ * configured for a million rows costs memory only for the rows it has seen. */
 #include "model/embtable.h"
 #include "model/rowgrad.h"
 
@@ -45,33 +43,13 @@ void embtable_free(embtable *t)
     free(t->w);
     free(t->acc);
     free(t->events);
-    free(t->slots);
+    idmap_free(&t->map);
     free(t->grad_slot);
     free(t->touched);
     free(t->grad);
     free(t->dirty);
     free(t->dirty_list);
     memset(t, 0, sizeof(*t));
-}
-
-static uint32_t slot_of(int64_t id, uint32_t mask)
-{
-    return (uint32_t)(mix64((uint64_t)id) & mask);
-}
-
-static void rehash(embtable *t, uint32_t nslots)
-{
-    free(t->slots);
-    t->slots = xcalloc(nslots, sizeof(embtable_slot));
-    t->nslots = nslots;
-    uint32_t mask = nslots - 1;
-    for (uint32_t r = 0; r < t->n; r++) {
-        uint32_t h = slot_of(t->ids[r], mask);
-        while (t->slots[h].row)
-            h = (h + 1) & mask;
-        t->slots[h].id = t->ids[r];
-        t->slots[h].row = r + 1;
-    }
 }
 
 static void grow(embtable *t)
@@ -88,25 +66,12 @@ static void grow(embtable *t)
     t->dirty = xrealloc(t->dirty, na);
     t->dirty_list = xrealloc(t->dirty_list, na * sizeof(uint32_t));
     t->alloc = na;
-    uint32_t ns = 16;
-    while (ns < 2 * (uint64_t)na)
-        ns *= 2;
-    if (ns != t->nslots)
-        rehash(t, ns);
+    idmap_reserve(&t->map, na);
 }
 
 int32_t embtable_find(const embtable *t, int64_t id)
 {
-    if (!t->nslots)
-        return -1;
-    uint32_t mask = t->nslots - 1;
-    for (uint32_t h = slot_of(id, mask);; h = (h + 1) & mask) {
-        const embtable_slot *s = &t->slots[h];
-        if (!s->row)
-            return -1;
-        if (s->id == id)
-            return (int32_t)(s->row - 1);
-    }
+    return idmap_find(&t->map, id);
 }
 
 int32_t embtable_get(embtable *t, int64_t id)
@@ -131,12 +96,7 @@ int32_t embtable_get(embtable *t, int64_t id)
     t->events[r] = 0;
     t->grad_slot[r] = -1;
     t->dirty[r] = 0;
-    uint32_t mask = t->nslots - 1;
-    uint32_t h = slot_of(id, mask);
-    while (t->slots[h].row)
-        h = (h + 1) & mask;
-    t->slots[h].id = id;
-    t->slots[h].row = (uint32_t)r + 1;
+    idmap_insert(&t->map, id, (uint32_t)r); /* absent, r < alloc: cannot fail */
     return r;
 }
 

@@ -16,13 +16,10 @@
 #ifndef MTS_EMBTABLE_H
 #define MTS_EMBTABLE_H
 
+#include "model/idmap.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-typedef struct {
-    int64_t id;
-    uint32_t row; /* row + 1; 0 = empty slot */
-} embtable_slot;
 
 typedef struct {
     int dim;
@@ -31,15 +28,14 @@ typedef struct {
     uint32_t alloc;    /* rows allocated; grows by doubling up to capacity */
     float init_scale;  /* initial values are uniform in [-init_scale, init_scale] */
     uint64_t seed;
-    int64_t *ids;         /* (alloc) id of each row */
-    float *w;             /* (alloc, dim) the embeddings */
-    float *acc;           /* (alloc) row-wise Adagrad: sum over steps of mean(g^2) */
-    uint64_t *events;     /* (alloc) training events that used the row */
-    embtable_slot *slots; /* (nslots) open addressing, id next to its row */
-    uint32_t nslots;      /* power of two, >= 2 * alloc (load <= 1/2) */
-    int32_t *grad_slot;   /* (alloc) index into grad this step, -1 = none */
-    uint32_t *touched;    /* (touched_cap) rows with a gradient this step */
-    float *grad;          /* (touched_cap, dim) */
+    int64_t *ids;       /* (alloc) id of each row */
+    float *w;           /* (alloc, dim) the embeddings */
+    float *acc;         /* (alloc) row-wise Adagrad: sum over steps of mean(g^2) */
+    uint64_t *events;   /* (alloc) training events that used the row */
+    idmap map;          /* id -> row, rows reserved = alloc */
+    int32_t *grad_slot; /* (alloc) index into grad this step, -1 = none */
+    uint32_t *touched;  /* (touched_cap) rows with a gradient this step */
+    float *grad;        /* (touched_cap, dim) */
     uint32_t n_touched, touched_cap;
     uint8_t *dirty;       /* (alloc) 1 = updated since the last drain */
     uint32_t *dirty_list; /* (alloc) the dirty rows */
