@@ -174,7 +174,6 @@ struct mtl_net {
     float *bw;  /* (bcap) weight of each row (example weight x importance x pos_weight) */
     float step_loss[MTL_MAX_TASKS];   /* float copy for uncertainty_forward */
     double step_lossd[MTL_MAX_TASKS]; /* the same in double (the loss returned) */
-    float step_coef[MTL_MAX_TASKS];   /* each task's weight in the last joint loss */
     int step_n[MTL_MAX_TASKS];
     mtl_example *sel; /* (bcap) rows kept by sampling / of one task */
 };
@@ -1176,21 +1175,27 @@ static void table_grad(mtl_net *net, node *nd, int state)
     }
 }
 
-/* Task t's pull on a shared component: its weight w[t] over the largest
- * weight among the component's users (1 when all weigh the same, 0 when all
- * weigh 0). Where a task keeps its own adaptive optimizer state on a shared
- * component - a shared table's row-wise Adagrad accumulators in joint
+/* Task t's pull on a shared component: its weight over the largest weight
+ * among the component's users (1 when all weigh the same, 0 when all weigh
+ * 0). The weights are mtl_task_weight's - loss_weight, or the learned
+ * uncertainty / GradNorm weights the last joint loss used (update runs
+ * before they move) - of every user, whether or not it has rows in the
+ * batch, so a task's pull does not depend on which other tasks the batch
+ * happens to hold. Where a task keeps its own adaptive optimizer state on a
+ * shared component - a shared table's row-wise Adagrad accumulators in joint
  * training, every shared component in iterative training - the state
  * normalises away a weight multiplied into the gradient, so the weight
  * scales the task's step there instead; otherwise loss_weight could not make
  * a task pull less on what it shares. */
-static float pull(const mtl_net *net, const node *nd, const float *w, int t)
+static float pull(const mtl_net *net, const node *nd, int t)
 {
     float mx = 0;
-    for (int u = 0; u < net->n_tasks; u++)
-        if ((nd->users >> u & 1u) && w[u] > mx)
-            mx = w[u];
-    return mx > 0 ? w[t] / mx : 0.0f;
+    for (int u = 0; u < net->n_tasks; u++) {
+        float w = mtl_task_weight(net, u);
+        if ((nd->users >> u & 1u) && w > mx)
+            mx = w;
+    }
+    return mx > 0 ? mtl_task_weight(net, t) / mx : 0.0f;
 }
 
 /* Joint step of a shared table: each user task's share of the gradient
@@ -1213,7 +1218,7 @@ static void table_step(mtl_net *net, node *nd, mtl_optim_kind k, float lr)
         int t = 0;
         while (t < net->n_tasks && !((nd->users >> t & 1u) && nd->state_of[t] == s))
             t++;
-        float p = t < net->n_tasks ? pull(net, nd, net->step_coef, t) : 1.0f;
+        float p = t < net->n_tasks ? pull(net, nd, t) : 1.0f;
         dyntable_update(&nd->tab, k, lr * p, s);
     }
 }
@@ -1544,7 +1549,6 @@ static double run(mtl_net *net, const mtl_example *ex, int B, int task_step, int
                 total += coef[t] * net->step_lossd[t];
         }
     }
-    memcpy(net->step_coef, coef, sizeof(coef));
     /* distillation: the student's logit on the teacher's side of zero */
     int S = net->student, T = net->teacher;
     float dscale = 0;
@@ -1668,10 +1672,7 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         float lr = shared && task_step < 0 ? net->shared_lr : net->tasks[owner].lr;
         float tlr = shared && task_step < 0 ? net->shared_table_lr : net->tasks[owner].table_lr;
         if (shared && task_step >= 0) { /* iterative: the task's pull on what it shares */
-            float w[MTL_MAX_TASKS];
-            for (int t = 0; t < net->n_tasks; t++)
-                w[t] = net->tasks[t].loss_weight;
-            float p = pull(net, nd, w, task_step);
+            float p = pull(net, nd, task_step);
             lr *= p;
             tlr *= p;
         }

@@ -591,8 +591,10 @@ static void test_sampling_calibrated(void **state)
 
 /* ---- loss_weight: a task's pull on the components it shares ---- */
 /* One step on a batch of task a (member 1) and task b (member 2) over one
- * shared member/company pair; returns member 2's shared row after it. */
-static void pull_run(const char *mech, double wb, float *row2, float *row1)
+ * shared member/company pair, every example weighing ew (0: no gradient, so
+ * the rows stay where they were initialised); returns member 2's and member
+ * 1's shared rows after it. */
+static void pull_run(const char *mech, double wb, float ew, float *row2, float *row1)
 {
     char cfg[2000], err[256];
     const char *tw =
@@ -615,7 +617,7 @@ static void pull_run(const char *mech, double wb, float *row2, float *row1)
     for (int i = 0; i < 16; i++) {
         v[i][im] = (mtl_value){.id = i < 8 ? 1 : 2};
         v[i][ic] = (mtl_value){.id = 10 + i % 3};
-        ex[i] = (mtl_example){.task = i < 8 ? 0 : 1, .label = i % 2, .weight = 1, .in = v[i]};
+        ex[i] = (mtl_example){.task = i < 8 ? 0 : 1, .label = i % 2, .weight = ew, .in = v[i]};
     }
     assert_int_equal(mtl_train_batch(n, ex, 16, err, sizeof(err)), 0);
     int p = mtl_publish_index(n, "member");
@@ -628,24 +630,108 @@ static void test_loss_weight_pull(void **state)
 {
     const char *mechs[] = {"joint", "iterative"};
     for (int k = 0; k < 2; k++) {
-        float r0[4], r5[4], r1[4], a0[4], a5[4], a1[4];
-        pull_run(mechs[k], 0.0, r0, a0);
-        pull_run(mechs[k], 0.5, r5, a5);
-        pull_run(mechs[k], 1.0, r1, a1);
-        double worst = 0, moved = 0;
+        float r0[4], r5[4], r1[4], r2[4], a0[4], a5[4], a1[4], a2[4], i2[4], i1[4];
+        pull_run(mechs[k], 1.0, 0.0f, i2, i1); /* initial rows */
+        pull_run(mechs[k], 0.0, 1.0f, r0, a0);
+        pull_run(mechs[k], 0.5, 1.0f, r5, a5);
+        pull_run(mechs[k], 1.0, 1.0f, r1, a1);
+        pull_run(mechs[k], 2.0, 1.0f, r2, a2);
+        double worst = 0, moved = 0, amoved = 0;
         for (int j = 0; j < 4; j++) {
-            /* rows start equal (same seed): weight 0 leaves b's row where it started */
-            double full = r1[j] - r0[j], half = r5[j] - r0[j];
+            assert_true(memcmp(&r0[j], &i2[j], sizeof(float)) == 0); /* weight 0: b's row stays */
+            double full = r1[j] - i2[j], half = r5[j] - i2[j];
             moved = fmax(moved, fabs(full));
             worst = fmax(worst, fabs(half - 0.5 * full));
             assert_true(memcmp(&a0[j], &a1[j], sizeof(float)) == 0); /* a's row: a's pull only */
             assert_true(memcmp(&a0[j], &a5[j], sizeof(float)) == 0);
+            /* b weighing 2: b has the largest weight (its step as at 1), a pulls half */
+            double afull = a1[j] - i1[j];
+            amoved = fmax(amoved, fabs(afull));
+            if (k == 0) /* iterative: b steps after a moved the shared company rows */
+                worst = fmax(worst, fabs((r2[j] - i2[j]) - full));
+            worst = fmax(worst, fabs((a2[j] - i1[j]) - 0.5 * afull));
         }
         printf("figure: %s: b's step on a shared row with loss_weight 1 moves it up to %.4f; "
-               "weight 0.5 moves it half as far (largest deviation %.1e)\n",
+               "weight 0.5 moves it half as far, 0 not at all; b at 2 halves a's step "
+               "(largest deviation %.1e)\n",
                mechs[k], moved, worst);
         assert_true(moved > 1e-3);
+        assert_true(amoved > 1e-3);
         assert_true(worst < 1e-6);
+    }
+}
+
+/* A task's pull must not depend on which other tasks a batch holds: b's step
+ * on its own shared row is the same whether a's rows (other member, other
+ * company) are in the batch or not, with fixed, uncertainty and GradNorm
+ * weights that differ between the tasks. */
+static void test_pull_batch_independent(void **state)
+{
+    const char *ws[] = {"fixed", "uncertainty", "gradnorm"};
+    const char *tw =
+        "m = ( { type = \"embedding\"; input = \"member_id\"; dim = 4; init = 0.1; } ); "
+        "c = ( { type = \"embedding\"; input = \"company_id\"; dim = 4; init = 0.1; } );";
+    for (int wi = 0; wi < 3; wi++) {
+        char cfg[2000], err[256];
+        snprintf(cfg, sizeof(cfg),
+                 "multitask = { mechanism = \"joint\"; weighting = \"%s\"; seed = 5; "
+                 "shared_optimizer = \"adagrad\"; shared_lr = 0.05; shared_table_lr = 0.1; "
+                 "tasks = ( { name = \"a\"; optimizer = \"adagrad\"; model = { %s head = { type = "
+                 "\"dot\"; }; }; }, { name = \"b\"; loss_weight = 0.3; optimizer = \"adagrad\"; "
+                 "model = { %s head = { type = \"dot\"; }; }; } ); publish = { member = "
+                 "\"a.m\"; }; };",
+                 ws[wi], tw, tw);
+        mtl_net *n[3];
+        for (int i = 0; i < 3; i++) {
+            n[i] = mtl_new_from_string(cfg, err, sizeof(err));
+            assert_non_null(n[i]);
+        }
+        int im = mtl_input_index(n[0], "member_id"), ic = mtl_input_index(n[0], "company_id");
+        mtl_value v[64][2];
+        mtl_example ex[64];
+        /* a's labels all 1: its loss falls, so its learned weight rises above b's */
+        for (int it = 0; it < 40; it++) {
+            for (int k = 0; k < 64; k++) {
+                int a = k < 48;
+                v[k][im] = (mtl_value){.id = a ? 1 + k % 5 : 2};
+                v[k][ic] = (mtl_value){.id = 10 + k % 3};
+                ex[k] = (mtl_example){
+                    .task = a ? 0 : 1, .label = a ? 1.0f : (float)(k % 2), .weight = 1, .in = v[k]};
+            }
+            assert_int_equal(mtl_train_batch(n[0], ex, 64, err, sizeof(err)), 0);
+        }
+        float wa = mtl_task_weight(n[0], 0), wb = mtl_task_weight(n[0], 1);
+        assert_true(wa > 1.5f * wb); /* the weights differ, so a wrong pull shows */
+        mts_buf b;
+        buf_init(&b);
+        mtl_state_save(n[0], &b);
+        for (int i = 1; i < 3; i++)
+            assert_int_equal(mtl_state_load(n[i], b.data, b.len, err, sizeof(err)), 0);
+        buf_free(&b);
+        int p = mtl_publish_index(n[0], "member");
+        float r0[4], rx[4], ry[4];
+        assert_int_equal(mtl_publish_embed(n[1], p, 2, r0), 0);
+        for (int k = 0; k < 16; k++) { /* rows 0-7: b on member 2; 8-15: a on member 1 */
+            v[k][im] = (mtl_value){.id = k < 8 ? 2 : 1};
+            v[k][ic] = (mtl_value){.id = k < 8 ? 10 + k % 3 : 50};
+            ex[k] = (mtl_example){.task = k < 8 ? 1 : 0, .label = k % 2, .weight = 1, .in = v[k]};
+        }
+        assert_int_equal(mtl_train_batch(n[1], ex, 8, err, sizeof(err)), 0);
+        assert_int_equal(mtl_train_batch(n[2], ex, 16, err, sizeof(err)), 0);
+        assert_int_equal(mtl_publish_embed(n[1], p, 2, rx), 0);
+        assert_int_equal(mtl_publish_embed(n[2], p, 2, ry), 0);
+        double moved = 0, worst = 0;
+        for (int j = 0; j < 4; j++) {
+            moved = fmax(moved, fabs(rx[j] - r0[j]));
+            worst = fmax(worst, fabs((ry[j] - r0[j]) - (rx[j] - r0[j])));
+        }
+        printf("figure: %s weights a %.2f b %.2f: b's step on its shared row %.4f without a's "
+               "rows in the batch, differs by %.1e with them\n",
+               ws[wi], wa, wb, moved, worst);
+        assert_true(moved > 1e-3);
+        assert_true(worst < 1e-6);
+        for (int i = 0; i < 3; i++)
+            mtl_free(n[i]);
     }
 }
 
@@ -692,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_bad_rows),
         cmocka_unit_test(test_sampling_calibrated),
         cmocka_unit_test(test_loss_weight_pull),
+        cmocka_unit_test(test_pull_batch_independent),
         cmocka_unit_test(test_transfer_high_correlation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
