@@ -1186,9 +1186,14 @@ static void table_grad(mtl_net *net, node *nd, int state)
  * training, every shared component in iterative training - the state
  * normalises away a weight multiplied into the gradient, so the weight
  * scales the task's step there instead; otherwise loss_weight could not make
- * a task pull less on what it shares. */
+ * a task pull less on what it shares. A distillation student pulls fully:
+ * its gradient there mixes its own loss and the hinge towards the teacher,
+ * which distillation.weight weighs. A step scaled to 0 is not taken, so a
+ * task at weight 0 builds no optimizer state it would carry into a reload. */
 static float pull(const mtl_net *net, const node *nd, int t)
 {
+    if (net->has_distill && t == net->student)
+        return 1.0f; /* its gradient mixes its loss and the hinge (distillation.weight) */
     float mx = 0;
     for (int u = 0; u < net->n_tasks; u++) {
         float w = mtl_task_weight(net, u);
@@ -1219,7 +1224,10 @@ static void table_step(mtl_net *net, node *nd, mtl_optim_kind k, float lr)
         while (t < net->n_tasks && !((nd->users >> t & 1u) && nd->state_of[t] == s))
             t++;
         float p = t < net->n_tasks ? pull(net, nd, t) : 1.0f;
-        dyntable_update(&nd->tab, k, lr * p, s);
+        if (p > 0)
+            dyntable_update(&nd->tab, k, lr * p, s);
+        else /* weight 0: no step, and no accumulator built up for a later reload */
+            dyntable_clear_grad(&nd->tab);
     }
 }
 
@@ -1673,6 +1681,11 @@ static void update(mtl_net *net, int task_step, uint32_t active)
         float tlr = shared && task_step < 0 ? net->shared_table_lr : net->tasks[owner].table_lr;
         if (shared && task_step >= 0) { /* iterative: the task's pull on what it shares */
             float p = pull(net, nd, task_step);
+            if (p == 0) { /* weight 0: no step, and no optimizer state built up for a reload */
+                if (nd->has_tab)
+                    dyntable_clear_grad(&nd->tab);
+                continue;
+            }
             lr *= p;
             tlr *= p;
         }

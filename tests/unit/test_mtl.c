@@ -594,7 +594,8 @@ static void test_sampling_calibrated(void **state)
  * shared member/company pair, every example weighing ew (0: no gradient, so
  * the rows stay where they were initialised); returns member 2's and member
  * 1's shared rows after it. */
-static void pull_run(const char *mech, double wb, float ew, float *row2, float *row1)
+static void pull_run(const char *mech, double wb, float ew, const char *extra, float *row2,
+                     float *row1)
 {
     char cfg[2000], err[256];
     const char *tw =
@@ -607,8 +608,8 @@ static void pull_run(const char *mech, double wb, float ew, float *row2, float *
         "{ name = \"a\"; optimizer = \"adagrad\"; table_lr = 0.1; model = { %s head = { type = "
         "\"dot\"; }; }; }, "
         "{ name = \"b\"; loss_weight = %g; optimizer = \"adagrad\"; table_lr = 0.1; model = { %s "
-        "head = { type = \"dot\"; }; }; } ); publish = { member = \"a.m\"; }; };",
-        mech, tw, wb, tw);
+        "head = { type = \"dot\"; }; }; } ); publish = { member = \"a.m\"; }; %s };",
+        mech, tw, wb, tw, extra);
     mtl_net *n = mtl_new_from_string(cfg, err, sizeof(err));
     assert_non_null(n);
     int im = mtl_input_index(n, "member_id"), ic = mtl_input_index(n, "company_id");
@@ -631,11 +632,11 @@ static void test_loss_weight_pull(void **state)
     const char *mechs[] = {"joint", "iterative"};
     for (int k = 0; k < 2; k++) {
         float r0[4], r5[4], r1[4], r2[4], a0[4], a5[4], a1[4], a2[4], i2[4], i1[4];
-        pull_run(mechs[k], 1.0, 0.0f, i2, i1); /* initial rows */
-        pull_run(mechs[k], 0.0, 1.0f, r0, a0);
-        pull_run(mechs[k], 0.5, 1.0f, r5, a5);
-        pull_run(mechs[k], 1.0, 1.0f, r1, a1);
-        pull_run(mechs[k], 2.0, 1.0f, r2, a2);
+        pull_run(mechs[k], 1.0, 0.0f, "", i2, i1); /* initial rows */
+        pull_run(mechs[k], 0.0, 1.0f, "", r0, a0);
+        pull_run(mechs[k], 0.5, 1.0f, "", r5, a5);
+        pull_run(mechs[k], 1.0, 1.0f, "", r1, a1);
+        pull_run(mechs[k], 2.0, 1.0f, "", r2, a2);
         double worst = 0, moved = 0, amoved = 0;
         for (int j = 0; j < 4; j++) {
             assert_true(memcmp(&r0[j], &i2[j], sizeof(float)) == 0); /* weight 0: b's row stays */
@@ -659,6 +660,31 @@ static void test_loss_weight_pull(void **state)
         assert_true(amoved > 1e-3);
         assert_true(worst < 1e-6);
     }
+}
+
+/* Distillation: the student's gradient on a shared table mixes its own loss
+ * and the hinge towards the teacher, so its pull is not scaled by its
+ * loss_weight: a student at weight 0 still learns the shared rows from its
+ * teacher, and as far as at weight 1 minus its own loss's share. */
+static void test_pull_distillation(void **state)
+{
+    const char *d =
+        "distillation = { teacher = \"a\"; student = \"b\"; weight = 1.0; margin = 1.0; };";
+    float i2[4], i1[4], z2[4], z1[4], o2[4], o1[4];
+    pull_run("joint", 1.0, 0.0f, d, i2, i1); /* initial rows */
+    pull_run("joint", 0.0, 1.0f, d, z2, z1);
+    pull_run("joint", 1.0, 1.0f, d, o2, o1);
+    double moved0 = 0, moved1 = 0;
+    for (int j = 0; j < 4; j++) {
+        assert_true(isfinite(z2[j]) && isfinite(o2[j]));
+        moved0 = fmax(moved0, fabs(z2[j] - i2[j]));
+        moved1 = fmax(moved1, fabs(o2[j] - i2[j]));
+    }
+    printf("figure: distillation: the student's shared row moves up to %.4f at loss_weight 0, "
+           "%.4f at 1\n",
+           moved0, moved1);
+    assert_true(moved0 > 1e-3);
+    assert_true(moved1 > 1e-3);
 }
 
 /* A task's pull must not depend on which other tasks a batch holds: b's step
@@ -778,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_bad_rows),
         cmocka_unit_test(test_sampling_calibrated),
         cmocka_unit_test(test_loss_weight_pull),
+        cmocka_unit_test(test_pull_distillation),
         cmocka_unit_test(test_pull_batch_independent),
         cmocka_unit_test(test_transfer_high_correlation),
     };
