@@ -9,6 +9,7 @@
 
 #include "common/avro.h"
 #include "common/log.h"
+#include "consumer/intake.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,15 +21,12 @@ int resume_expect(const mts_config *c, ckpt_meta *expect, char *err, size_t errl
 {
     ckpt_meta_init(expect);
     expect->n_tasks = c->n_tasks;
+    av_schema *readers[CFG_MAX_TASKS];
+    if (intake_task_schemas(c, readers, err, errlen))
+        return -1;
     for (int t = 0; t < c->n_tasks; t++) {
-        char e[512];
-        av_schema *s = av_schema_parse_file(c->tasks[t].schema_file, e, sizeof(e));
-        if (!s) {
-            snprintf(err, errlen, "task %s: schema %s", c->tasks[t].name, e);
-            return -1;
-        }
-        expect->schema_fp[t] = av_fingerprint(s);
-        av_schema_free(s);
+        expect->schema_fp[t] = av_fingerprint(readers[t]);
+        av_schema_free(readers[t]);
     }
     return 0;
 }

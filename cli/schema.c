@@ -6,7 +6,7 @@
  * incompatible types) is reported with both schemas and exit code 78. */
 #include "cli/cli.h"
 
-#include "common/avro.h"
+#include "consumer/intake.h"
 #include "consumer/unify.h"
 
 #include <stdio.h>
@@ -41,30 +41,13 @@ int schema_main(int argc, char **argv)
     int rc = cli_load_config(cfg_path, &cfg);
     if (rc)
         return rc;
-    av_schema *schemas[CFG_MAX_TASKS] = {0};
-    const char *names[CFG_MAX_TASKS];
     char err[1024];
-    rc = EXIT_OK;
-    for (int t = 0; t < cfg.n_tasks; t++) {
-        names[t] = cfg.tasks[t].name;
-        schemas[t] = av_schema_parse_file(cfg.tasks[t].schema_file, err, sizeof(err));
-        if (!schemas[t]) {
-            fprintf(stderr, "mtlstream: task %s: schema %s\n", names[t], err);
-            rc = EXIT_CONFIG;
-            goto out;
-        }
-    }
-    mts_layout *l = layout_unify(schemas, names, cfg.n_tasks, err, sizeof(err));
-    if (!l) {
+    mts_layout *l = intake_config_layout(&cfg, err, sizeof(err));
+    if (l) {
+        layout_print(l, stdout);
+        layout_free(l);
+    } else
         fprintf(stderr, "mtlstream: %s\n", err);
-        rc = EXIT_CONFIG;
-        goto out;
-    }
-    layout_print(l, stdout);
-    layout_free(l);
-out:
-    for (int t = 0; t < cfg.n_tasks; t++)
-        av_schema_free(schemas[t]);
     config_free(&cfg);
-    return rc;
+    return l ? EXIT_OK : EXIT_CONFIG;
 }

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "consumer/intake.h"
 #include "consumer/unify.h"
 #include "gen/skills.h"
 #include "model/checkpoint.h"
@@ -287,8 +288,6 @@ int score_main(int argc, char **argv)
     int rc = cli_load_config(cfg_path, &cfg);
     if (rc)
         return rc;
-    av_schema *schemas[CFG_MAX_TASKS] = {0};
-    const char *names[CFG_MAX_TASKS];
     char err[1024];
     mts_layout *layout = NULL;
     mts_model *model = NULL;
@@ -296,14 +295,7 @@ int score_main(int argc, char **argv)
     ckpt_meta_init(&meta);
     scorer s = {0};
     rc = EXIT_CONFIG;
-    for (int t = 0; t < cfg.n_tasks; t++) {
-        names[t] = cfg.tasks[t].name;
-        if (!(schemas[t] = av_schema_parse_file(cfg.tasks[t].schema_file, err, sizeof(err)))) {
-            fprintf(stderr, "mtlstream score: task %s: schema %s\n", names[t], err);
-            goto out;
-        }
-    }
-    if (!(layout = layout_unify(schemas, names, cfg.n_tasks, err, sizeof(err)))) {
+    if (!(layout = intake_config_layout(&cfg, err, sizeof(err)))) {
         fprintf(stderr, "mtlstream score: %s\n", err);
         goto out;
     }
@@ -372,8 +364,6 @@ out:
     ckpt_meta_free(&meta);
     if (layout)
         layout_free(layout);
-    for (int t = 0; t < cfg.n_tasks; t++)
-        av_schema_free(schemas[t]);
     config_free(&cfg);
     return rc;
 }

@@ -72,17 +72,51 @@ static int plan_index(const intake *in, int task, int writer)
     return task * (in->n_writers + 1) + writer;
 }
 
+int intake_task_schemas(const mts_config *c, av_schema **out, char *err, size_t errlen)
+{
+    for (int t = 0; t < c->n_tasks; t++)
+        out[t] = NULL;
+    for (int t = 0; t < c->n_tasks; t++) {
+        char e[512];
+        out[t] = av_schema_parse_file(c->tasks[t].schema_file, e, sizeof(e));
+        if (!out[t]) {
+            snprintf(err, errlen, "task %s: schema %s", c->tasks[t].name, e);
+            for (int u = 0; u < t; u++) {
+                av_schema_free(out[u]);
+                out[u] = NULL;
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static mts_layout *unify_tasks(const mts_config *c, av_schema *const *readers, char *err,
+                               size_t errlen)
+{
+    const char *names[CFG_MAX_TASKS];
+    for (int t = 0; t < c->n_tasks; t++)
+        names[t] = c->tasks[t].name;
+    return layout_unify(readers, names, c->n_tasks, err, errlen);
+}
+
+mts_layout *intake_config_layout(const mts_config *c, char *err, size_t errlen)
+{
+    av_schema *readers[CFG_MAX_TASKS];
+    if (intake_task_schemas(c, readers, err, errlen))
+        return NULL;
+    mts_layout *l = unify_tasks(c, readers, err, errlen);
+    for (int t = 0; t < c->n_tasks; t++)
+        av_schema_free(readers[t]);
+    return l;
+}
+
 static int load_schemas(intake *in, char *err, size_t errlen)
 {
     const mts_config *c = in->cfg;
     char e[512];
-    for (int t = 0; t < c->n_tasks; t++) {
-        in->readers[t] = av_schema_parse_file(c->tasks[t].schema_file, e, sizeof(e));
-        if (!in->readers[t]) {
-            snprintf(err, errlen, "task %s: schema %s", c->tasks[t].name, e);
-            return -1;
-        }
-    }
+    if (intake_task_schemas(c, in->readers, err, errlen))
+        return -1;
     in->n_writers = c->n_schema_ids;
     in->writers = xcalloc(in->n_writers ? in->n_writers : 1, sizeof(writer_schema));
     for (int i = 0; i < c->n_schema_ids; i++) {
@@ -101,10 +135,7 @@ static int load_schemas(intake *in, char *err, size_t errlen)
 static int compile_plans(intake *in, char *err, size_t errlen)
 {
     const mts_config *c = in->cfg;
-    const char *names[CFG_MAX_TASKS];
-    for (int t = 0; t < c->n_tasks; t++)
-        names[t] = c->tasks[t].name;
-    in->layout = layout_unify(in->readers, names, c->n_tasks, err, errlen);
+    in->layout = unify_tasks(c, in->readers, err, errlen);
     if (!in->layout)
         return -1;
     in->plans = xcalloc((size_t)c->n_tasks * (in->n_writers + 1), sizeof(mts_plan *));

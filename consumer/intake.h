@@ -75,6 +75,13 @@ rd_kafka_t *intake_consumer(const intake *in);
 void intake_set_stop(intake *in, const char *topic, int32_t partition, int64_t offset);
 
 const mts_layout *intake_layout(const intake *in);
+/* The configured tasks' reader schemas (tasks[t].schema_file) into
+ * out[0..n_tasks): 0, or -1 with "task NAME: schema ERROR" and every out[t]
+ * NULL. The caller frees each with av_schema_free. */
+int intake_task_schemas(const mts_config *c, av_schema **out, char *err, size_t errlen);
+/* The layout intake_new would unify from the configuration, without Kafka
+ * (mtlstream schema, score): NULL with the reason. */
+mts_layout *intake_config_layout(const mts_config *c, char *err, size_t errlen);
 int intake_subscribe(intake *in, char *err, size_t errlen);
 
 /* Poll messages for up to timeout_ms or until the batch is full. Returns the
