@@ -8,6 +8,30 @@
 #include <string.h>
 #include <unistd.h>
 
+int cli_sub_args(int argc, char **argv, const char *cmd, const char *sub, const char *help,
+                 const char **cfg_path)
+{
+    const char *got = argc > 1 ? argv[1] : NULL;
+    *cfg_path = NULL;
+    for (int i = 2; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            *cfg_path = argv[++i];
+        else {
+            fprintf(stderr, "mtlstream %s: unexpected argument \"%s\"\n", cmd, argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!got || !strcmp(got, "--help") || !strcmp(got, "-h")) {
+        fputs(help, stdout);
+        return got ? EXIT_OK : EXIT_USAGE;
+    }
+    if (strcmp(got, sub)) {
+        fprintf(stderr, "mtlstream %s: unknown subcommand \"%s\" (try %s)\n", cmd, got, sub);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
 int cli_load_config(const char *path, mts_config *c)
 {
     if (!path) {

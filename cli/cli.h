@@ -14,6 +14,12 @@ int score_main(int argc, char **argv);
 #include "common/config.h"
 #include "model/model.h"
 
+/* The arguments of "mtlstream CMD SUB -c FILE": argv[1] is SUB (no
+ * subcommand, --help or -h print help), then only -c/--config FILE.
+ * Returns -1 to go on, with *cfg_path set (NULL when not given), or the exit
+ * code to return after the message it printed. */
+int cli_sub_args(int argc, char **argv, const char *cmd, const char *sub, const char *help,
+                 const char **cfg_path);
 /* Load the configuration: 0, or an exit code after printing the error. */
 int cli_load_config(const char *path, mts_config *c);
 /* The model's settings and tasks from the configuration. */

@@ -14,29 +14,18 @@
 
 int model_main(int argc, char **argv)
 {
-    const char *cfg_path = NULL;
-    const char *sub = argc > 1 ? argv[1] : NULL;
-    for (int i = 2; i < argc; i++) {
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
-            cfg_path = argv[++i];
-        else {
-            fprintf(stderr, "mtlstream model: unexpected argument \"%s\"\n", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
-    if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-        printf("usage: mtlstream model describe -c FILE\n"
-               "\n"
-               "Build the multitask model declared in FILE's multitask section (see\n"
-               "conf/multitask-example.conf) and print its shared and task-specific components,\n"
-               "their parameter counts and which tasks use each. A configuration training would\n"
-               "refuse is refused here with the same message (exit code 78).\n");
-        return sub ? EXIT_OK : EXIT_USAGE;
-    }
-    if (strcmp(sub, "describe")) {
-        fprintf(stderr, "mtlstream model: unknown subcommand \"%s\" (try describe)\n", sub);
-        return EXIT_USAGE;
-    }
+    const char *cfg_path;
+    int rc = cli_sub_args(
+        argc, argv, "model", "describe",
+        "usage: mtlstream model describe -c FILE\n"
+        "\n"
+        "Build the multitask model declared in FILE's multitask section (see\n"
+        "conf/multitask-example.conf) and print its shared and task-specific components,\n"
+        "their parameter counts and which tasks use each. A configuration training would\n"
+        "refuse is refused here with the same message (exit code 78).\n",
+        &cfg_path);
+    if (rc >= 0)
+        return rc;
     if (!cfg_path) {
         fprintf(stderr, "mtlstream model describe: -c FILE is required\n");
         return EXIT_USAGE;

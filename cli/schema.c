@@ -14,32 +14,20 @@
 
 int schema_main(int argc, char **argv)
 {
-    const char *cfg_path = NULL;
-    const char *sub = argc > 1 ? argv[1] : NULL;
-    for (int i = 2; i < argc; i++) {
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
-            cfg_path = argv[++i];
-        else {
-            fprintf(stderr, "mtlstream schema: unexpected argument \"%s\"\n", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
-    if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-        printf("usage: mtlstream schema unify -c FILE\n"
-               "\n"
-               "Print the unified input layout of the configured tasks: every field, its kind and "
-               "Avro\n"
-               "type, the tasks whose schema has it, and the default used for the tasks that do "
-               "not.\n");
-        return sub ? EXIT_OK : EXIT_USAGE;
-    }
-    if (strcmp(sub, "unify")) {
-        fprintf(stderr, "mtlstream schema: unknown subcommand \"%s\" (try unify)\n", sub);
-        return EXIT_USAGE;
-    }
+    const char *cfg_path;
+    int rc = cli_sub_args(
+        argc, argv, "schema", "unify",
+        "usage: mtlstream schema unify -c FILE\n"
+        "\n"
+        "Print the unified input layout of the configured tasks: every field, its kind and "
+        "Avro\n"
+        "type, the tasks whose schema has it, and the default used for the tasks that do "
+        "not.\n",
+        &cfg_path);
+    if (rc >= 0)
+        return rc;
     mts_config cfg;
-    int rc = cli_load_config(cfg_path, &cfg);
-    if (rc)
+    if ((rc = cli_load_config(cfg_path, &cfg)))
         return rc;
     char err[1024];
     mts_layout *l = intake_config_layout(&cfg, err, sizeof(err));
