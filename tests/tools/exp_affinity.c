@@ -73,16 +73,8 @@ int main(int argc, char **argv)
     for (int j = 0; j < C; j++)
         model_embedding(m, ENTITY_COMPANY, world_company_id(w, j), ce + (size_t)j * D, NULL);
     /* AUC top vs bottom quartile, estimated on 200000 sampled pairs */
-    double hq = heldout_quartile_auc(&(heldout_spec){.w = w,
-                                                     .M = M,
-                                                     .C = C,
-                                                     .seen = seen,
-                                                     .me = me,
-                                                     .ce = ce,
-                                                     .D = D,
-                                                     .float_products = 1,
-                                                     .samples = 200000},
-                                     NULL);
+    double hq = heldout_quartile_auc(
+        &(heldout_spec){.w = w, .M = M, .C = C, .seen = seen, .me = me, .ce = ce, .D = D}, NULL);
     task_metrics tm[3];
     for (int t = 0; t < 3; t++)
         model_task_metrics(m, t, &tm[t]);

@@ -129,9 +129,7 @@ int main(int argc, char **argv)
         miss += mtl_publish_embed(net, pc, world_company_id(w, j), ce + (size_t)j * D) < 0;
     /* held-out pairs: top vs bottom quartile of the planted affinity */
     double hq = heldout_quartile_auc(
-        &(heldout_spec){
-            .w = w, .M = M, .C = C, .seen = seen, .me = me, .ce = ce, .D = D, .float_products = 1},
-        NULL);
+        &(heldout_spec){.w = w, .M = M, .C = C, .seen = seen, .me = me, .ce = ce, .D = D}, NULL);
     double pa = heldout_auc_exact(prog, pn);
     printf(
         "%s %dx%d views %ld: held-out quartile AUC %.4f; progressive AUC job_view (2nd half) %.4f; "

@@ -7,13 +7,8 @@
  * score is the dot product of the two D-float embeddings, its planted value
  * world_affinity(). The pairs are sorted by planted affinity and the bottom
  * and top quartile (q = n / 4 pairs each) kept; the figure is the AUC of the
- * learned score separating top (positive) from bottom (negative):
- *   samples == 0: exact, by rank sum, ties counted half;
- *   samples  > 0: estimated from that many random (bottom, top) draws with a
- *                 fixed rng seed (1), ties counted half.
- * float_products: the dot accumulates float products in a double (as the
- * exp_* tools always have) instead of double products (e2e_check). NaN when
- * no quartile pair exists. */
+ * learned score separating top (positive) from bottom (negative), exact
+ * by rank sum with ties counted half. NaN when no quartile pair exists. */
 #ifndef MTS_TESTS_HELDOUT_H
 #define MTS_TESTS_HELDOUT_H
 
@@ -31,8 +26,6 @@ typedef struct {
     const float *me, *ce;         /* (M, D), (C, D) embeddings */
     int D;                        /* <= 0: no pairs */
     const uint8_t *mhave, *chave; /* (M), (C) or NULL: 1 = has an embedding */
-    int float_products;
-    long samples; /* 0: exact AUC; > 0: sampled estimate */
 } heldout_spec;
 
 /* qsort comparator on the first of two doubles (pairs stored as (n, 2)). */
@@ -80,7 +73,7 @@ static inline double heldout_quartile_auc(const heldout_spec *h, size_t *n_pairs
             const float *a = h->me + (size_t)i * D, *b = h->ce + (size_t)j * D;
             double s = 0;
             for (int k = 0; k < D; k++)
-                s += h->float_products ? a[k] * b[k] : (double)a[k] * b[k];
+                s += (double)a[k] * b[k];
             p[2 * n] = world_affinity(w, world_member_id(w, i), world_company_id(w, j));
             p[2 * n + 1] = s;
             n++;
@@ -88,16 +81,7 @@ static inline double heldout_quartile_auc(const heldout_spec *h, size_t *n_pairs
     qsort(p, n, 2 * sizeof(double), heldout_cmp2);
     size_t q = n / 4;
     double a = NAN;
-    if (q && h->samples > 0) {
-        mts_rng r;
-        rng_seed(&r, 1);
-        double wins = 0;
-        for (long k = 0; k < h->samples; k++) {
-            double lo = p[2 * rng_below(&r, q) + 1], hi = p[2 * (n - 1 - rng_below(&r, q)) + 1];
-            wins += hi > lo ? 1 : hi == lo ? 0.5 : 0;
-        }
-        a = wins / h->samples;
-    } else if (q) {
+    if (q) {
         double *sy = xmalloc(sizeof(double) * 4 * q); /* (2q, 2): score, label */
         for (size_t k = 0; k < q; k++) {
             sy[4 * k] = p[2 * k + 1];
