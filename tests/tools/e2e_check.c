@@ -12,57 +12,13 @@
  * Prints the figures on "figure:" lines; exits 1 on any failed assertion. */
 #include "common/util.h"
 #include "gen/world.h"
+#include "heldout.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    double aff;   /* planted */
-    double score; /* learned */
-} pair;
-
-static int cmp_aff(const void *a, const void *b)
-{
-    double x = ((const pair *)a)->aff, y = ((const pair *)b)->aff;
-    return (x > y) - (x < y);
-}
-
-typedef struct {
-    double s;
-    int pos;
-} scored;
-
-static int cmp_score(const void *a, const void *b)
-{
-    double x = ((const scored *)a)->s, y = ((const scored *)b)->s;
-    return (x > y) - (x < y);
-}
-
-/* Exact AUC with ties counted half (rank-sum). */
-static double auc(scored *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_score);
-    double rank_sum = 0, n_pos = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && v[j].s == v[i].s)
-            j++;
-        double mid = (i + 1 + j) / 2.0; /* average 1-based rank of the tie group */
-        for (size_t k = i; k < j; k++)
-            if (v[k].pos) {
-                rank_sum += mid;
-                n_pos++;
-            }
-        i = j;
-    }
-    double n_neg = n - n_pos;
-    if (n_pos == 0 || n_neg == 0)
-        return NAN;
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg);
-}
 
 int main(int argc, char **argv)
 {
@@ -178,27 +134,17 @@ int main(int argc, char **argv)
     }
 
     /* Held-out pairs: never in the stream, both sides embedded. */
-    size_t n = 0;
-    pair *pairs = xmalloc(sizeof(pair) * (size_t)M * C);
-    for (int i = 0; i < M && dim > 0; i++)
-        for (int j = 0; j < C; j++) {
-            if (seen[(size_t)i * C + j] || !mhave[i] || !chave[j])
-                continue;
-            double s = 0;
-            for (int k = 0; k < dim; k++)
-                s += (double)mvec[(size_t)i * dim + k] * cvec[(size_t)j * dim + k];
-            pairs[n].aff = world_affinity(w, world_member_id(w, i), world_company_id(w, j));
-            pairs[n].score = s;
-            n++;
-        }
-    qsort(pairs, n, sizeof(pair), cmp_aff);
-    size_t q = n / 4;
-    scored *sc = xmalloc(sizeof(scored) * (2 * q + 1));
-    for (size_t k = 0; k < q; k++) {
-        sc[k] = (scored){pairs[k].score, 0};
-        sc[q + k] = (scored){pairs[n - 1 - k].score, 1};
-    }
-    double a = q ? auc(sc, 2 * q) : NAN;
+    size_t n;
+    double a = heldout_quartile_auc(&(heldout_spec){.w = w,
+                                                    .M = M,
+                                                    .C = C,
+                                                    .seen = seen,
+                                                    .me = mvec,
+                                                    .ce = cvec,
+                                                    .D = dim,
+                                                    .mhave = mhave,
+                                                    .chave = chave},
+                                    &n);
     printf(
         "figure: held-out pairs %zu; AUC of learned affinity, planted top vs bottom quartile: %.4f "
         "(required >= %.2f)\n",
@@ -207,8 +153,6 @@ int main(int argc, char **argv)
         printf("FAIL: held-out AUC %.4f below %.2f\n", a, min_auc);
         failures++;
     }
-    free(sc);
-    free(pairs);
     free(seen);
     free(member_seen);
     free(company_seen);

@@ -5,16 +5,11 @@
 #include "gen/world.h"
 #include "model/model.h"
 #include "../unit/model_test_layout.h"
+#include "heldout.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-static int cmp2(const void *a, const void *b)
-{
-    const double *x = a, *y = b;
-    return (x[0] > y[0]) - (x[0] < y[0]);
-}
 
 int main(int argc, char **argv)
 {
@@ -77,35 +72,15 @@ int main(int argc, char **argv)
         model_embedding(m, ENTITY_MEMBER, world_member_id(w, i), me + (size_t)i * D, NULL);
     for (int j = 0; j < C; j++)
         model_embedding(m, ENTITY_COMPANY, world_company_id(w, j), ce + (size_t)j * D, NULL);
-    double *p = xmalloc(sizeof(double) * 2 * M * C);
-    size_t n = 0;
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < C; j++) {
-            if (seen[(size_t)i * C + j])
-                continue;
-            double s = 0;
-            for (int k = 0; k < D; k++)
-                s += me[(size_t)i * D + k] * ce[(size_t)j * D + k];
-            p[2 * n] = world_affinity(w, world_member_id(w, i), world_company_id(w, j));
-            p[2 * n + 1] = s;
-            n++;
-        }
-    qsort(p, n, 2 * sizeof(double), cmp2);
-    size_t q = n / 4;
-    double wins = 0;
-    /* AUC top vs bottom quartile by brute force on a sample */
-    mts_rng r;
-    rng_seed(&r, 1);
-    for (int k = 0; k < 200000; k++) {
-        double lo = p[2 * rng_below(&r, q) + 1], hi = p[2 * (n - 1 - rng_below(&r, q)) + 1];
-        wins += hi > lo ? 1 : hi == lo ? 0.5 : 0;
-    }
+    /* AUC top vs bottom quartile, estimated on 200000 sampled pairs */
+    double hq = heldout_quartile_auc(
+        &(heldout_spec){.w = w, .M = M, .C = C, .seen = seen, .me = me, .ce = ce, .D = D}, NULL);
     task_metrics tm[3];
     for (int t = 0; t < 3; t++)
         model_task_metrics(m, t, &tm[t]);
     printf("views %ld lr %.4g/%.4g D %d E %d H %d B %d: held-out quartile AUC %.4f; progressive "
            "AUC view %.3f (recent %.3f) apply %.3f inmail %.3f; %.0f ev/s\n",
-           views, c.lr_dense, c.lr_table, c.dim, c.id_dim, c.hidden, batch, wins / 200000,
-           tm[0].auc, tm[0].auc_recent, tm[1].auc, tm[2].auc, (views * 1.13) / secs);
+           views, c.lr_dense, c.lr_table, c.dim, c.id_dim, c.hidden, batch, hq, tm[0].auc,
+           tm[0].auc_recent, tm[1].auc, tm[2].auc, (views * 1.13) / secs);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "gen/world.h"
 #include "model/mtl.h"
+#include "heldout.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,33 +35,6 @@ static const char *minimal =
     "                         { type = \"dense\"; units = 32; activation = \"relu\"; }, { type = "
     "\"dense\"; units = 16; } );\n"
     "              head = { type = \"dot\"; }; }; } ); };\n";
-
-/* Rank AUC of scores s (n) against binary labels y. */
-static int cmp2(const void *a, const void *b)
-{
-    const double *x = a, *y = b;
-    return (x[0] > y[0]) - (x[0] < y[0]);
-}
-
-static double auc(double *sy /* (n, 2): score, label */, size_t n)
-{
-    qsort(sy, n, 2 * sizeof(double), cmp2);
-    double pos = 0, neg = 0, ranksum = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && sy[2 * j] == sy[2 * i])
-            j++;
-        double r = (i + j + 1) / 2.0; /* mean 1-based rank */
-        for (size_t k = i; k < j; k++)
-            if (sy[2 * k + 1] > 0.5) {
-                ranksum += r;
-                pos++;
-            } else
-                neg++;
-        i = j;
-    }
-    return pos && neg ? (ranksum - pos * (pos + 1) / 2) / (pos * neg) : NAN;
-}
 
 int main(int argc, char **argv)
 {
@@ -154,38 +128,15 @@ int main(int argc, char **argv)
     for (int j = 0; j < C; j++)
         miss += mtl_publish_embed(net, pc, world_company_id(w, j), ce + (size_t)j * D) < 0;
     /* held-out pairs: top vs bottom quartile of the planted affinity */
-    size_t n = 0;
-    double *p = xmalloc(sizeof(double) * 2 * (size_t)M * C);
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < C; j++) {
-            if (seen[(size_t)i * C + j])
-                continue;
-            double s = 0;
-            for (int k = 0; k < D; k++)
-                s += me[(size_t)i * D + k] * ce[(size_t)j * D + k];
-            p[2 * n] = world_affinity(w, world_member_id(w, i), world_company_id(w, j));
-            p[2 * n + 1] = s;
-            n++;
-        }
-    qsort(p, n, 2 * sizeof(double), cmp2);
-    size_t q = n / 4;
-    double *sy = xmalloc(sizeof(double) * 4 * q);
-    for (size_t k = 0; k < q; k++) {
-        sy[4 * k] = p[2 * k + 1];
-        sy[4 * k + 1] = 0;
-        sy[4 * k + 2] = p[2 * (n - 1 - k) + 1];
-        sy[4 * k + 3] = 1;
-    }
-    double hq = auc(sy, 2 * q);
-    double pa = auc(prog, pn);
+    double hq = heldout_quartile_auc(
+        &(heldout_spec){.w = w, .M = M, .C = C, .seen = seen, .me = me, .ce = ce, .D = D}, NULL);
+    double pa = heldout_auc_exact(prog, pn);
     printf(
         "%s %dx%d views %ld: held-out quartile AUC %.4f; progressive AUC job_view (2nd half) %.4f; "
         "missing rows %d; %.1f s\n",
         conf, M, C, views, hq, pa, miss, secs);
     free(me);
     free(ce);
-    free(p);
-    free(sy);
     free(prog);
     free(seen);
     free(vals);
