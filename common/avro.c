@@ -279,32 +279,17 @@ static int parse_name(pctx *c, json_t *j, av_schema *s, const char *ns, char **c
     return 0;
 }
 
-/* New named node of type t with its name header parsed (parse_name). Returns
- * NULL on a bad header. With child_ns, hands the children's namespace to the
- * caller (to free; NULL on failure); without, it is dropped. */
-static av_schema *new_named(pctx *c, json_t *j, av_type t, const char *ns, char **child_ns)
-{
-    av_schema *s = new_node(c, t);
-    char *cns = NULL;
-    int rc = parse_name(c, j, s, ns, &cns);
-    if (rc < 0 || !child_ns) {
-        free(cns);
-        cns = NULL;
-    }
-    if (child_ns)
-        *child_ns = cns;
-    return rc < 0 ? NULL : s;
-}
-
 static av_schema *parse_type(pctx *c, json_t *j, const char *ns, int depth);
 static int default_ok(const av_schema *s, json_t *v, int depth);
 
 static av_schema *parse_record(pctx *c, json_t *j, const char *ns, int depth)
 {
-    char *cns;
-    av_schema *s = new_named(c, j, AV_RECORD, ns, &cns);
-    if (!s)
+    av_schema *s = new_node(c, AV_RECORD);
+    char *cns = NULL;
+    if (parse_name(c, j, s, ns, &cns) < 0) {
+        free(cns);
         return NULL;
+    }
     size_t old = path_push(c, ".", strrchr(s->name, '.') ? strrchr(s->name, '.') + 1 : s->name);
     json_t *fields = json_object_get(j, "fields");
     if (!json_is_array(fields)) {
@@ -399,8 +384,11 @@ fail:
 
 static av_schema *parse_enum(pctx *c, json_t *j, const char *ns)
 {
-    av_schema *s = new_named(c, j, AV_ENUM, ns, NULL);
-    if (!s)
+    av_schema *s = new_node(c, AV_ENUM);
+    char *cns = NULL;
+    int rc = parse_name(c, j, s, ns, &cns);
+    free(cns);
+    if (rc < 0)
         return NULL;
     json_t *syms = json_object_get(j, "symbols");
     if (!json_is_array(syms)) {
@@ -437,8 +425,11 @@ static av_schema *parse_enum(pctx *c, json_t *j, const char *ns)
 
 static av_schema *parse_fixed(pctx *c, json_t *j, const char *ns)
 {
-    av_schema *s = new_named(c, j, AV_FIXED, ns, NULL);
-    if (!s)
+    av_schema *s = new_node(c, AV_FIXED);
+    char *cns = NULL;
+    int rc = parse_name(c, j, s, ns, &cns);
+    free(cns);
+    if (rc < 0)
         return NULL;
     json_t *size = json_object_get(j, "size");
     if (!json_is_integer(size) || json_integer_value(size) < 0 ||
